@@ -1,0 +1,14 @@
+"""jepa_lab: a teaching kit for Joint-Embedding Predictive Architectures (JEPA).
+
+Shape glossary, used in every docstring and reshape comment of the package:
+
+    B  batch            C  channels (3 for RGB)
+    H, W  image height / width in pixels        p  patch size in pixels
+    h, w  patch-grid height / width (H//p, W//p)
+    N  tokens (patches) per image = h*w         D  encoder width
+    Dp predictor width  M  target blocks per image
+    Nc context tokens kept per image            Nt tokens per target block
+    T  frames           A  action dimension     K  classes
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,30 @@
+"""Helpers shared by the frozen-dataclass configs: round-trip through plain dicts (for checkpoints)."""
+
+from __future__ import annotations
+
+from dataclasses import fields, is_dataclass
+from typing import TypeVar, get_type_hints
+
+T = TypeVar("T")
+
+
+def config_from_dict(cls: type[T], d: dict) -> T:
+    """Rebuild a (nested) frozen dataclass from ``dataclasses.asdict`` output; lists become tuples again.
+
+    Unknown keys raise, so a checkpoint written by another kind of model fails loudly instead of silently.
+    """
+    if not isinstance(d, dict):
+        raise ValueError(f"expected a dict to build {cls.__name__}, got {type(d).__name__}")
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(d) - names)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} fields {unknown}; expected a subset of {sorted(names)}")
+    hints = get_type_hints(cls)
+    kwargs = {}
+    for name, value in d.items():
+        if is_dataclass(hints[name]):
+            value = config_from_dict(hints[name], value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[name] = value
+    return cls(**kwargs)

@@ -1,0 +1,130 @@
+"""I-JEPA: predict the *embeddings* of masked image blocks from a visible context block.
+
+Three networks (Assran et al., 2023):
+- the context ``encoder`` sees only the context patches and is trained by gradients;
+- the ``target_encoder`` sees the whole image, gets no gradients, and follows the encoder by EMA;
+- the ``predictor`` maps context embeddings + target positions to predicted target embeddings.
+
+Loss: smooth-L1 between predictions and the layer-normed (no affine) target-encoder outputs at the target
+positions. Nothing is ever decoded back to pixels.
+
+Shapes: B batch, C channels, H=W pixels, N tokens, Nc context tokens, M target blocks, Nt tokens per block,
+D encoder width.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import config_from_dict
+from .ema import ema_update_
+from .masks import MaskBatch, MultiBlockConfig, gather_tokens
+from .predictor import Predictor, PredictorConfig
+from .vit import ViTConfig, VisionTransformer
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Optimisation settings: AdamW with warmup + cosine lr, cosine weight decay, linear EMA ramp."""
+
+    steps: int = 3000
+    batch_size: int = 128
+    lr: float = 1e-3
+    final_lr: float = 1e-5
+    warmup_steps: int = 200
+    weight_decay: tuple[float, float] = (0.04, 0.4)
+    ema: tuple[float, float] = (0.996, 1.0)
+    grad_clip: float = 1.0
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which images to train on: ``shapes`` (procedural, see jepa_lab.shapes) at ``img_size`` pixels."""
+
+    name: str = "shapes"
+    num_images: int = 20000
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class IJEPAConfig:
+    """Everything that defines an I-JEPA run. Presets: ``IJEPAConfig.preset("tiny" | "vit_h14" | "vit_g16")``."""
+
+    vit: ViTConfig = ViTConfig()
+    predictor: PredictorConfig = PredictorConfig()
+    masks: MultiBlockConfig = MultiBlockConfig(min_keep=4)
+    optim: OptimConfig = OptimConfig()
+    data: DataConfig = DataConfig()
+    seed: int = 0
+
+    @staticmethod
+    def preset(name: str) -> "IJEPAConfig":
+        if name not in IJEPA_PRESETS:
+            raise ValueError(f"unknown I-JEPA preset {name!r}; expected one of {sorted(IJEPA_PRESETS)}")
+        return IJEPA_PRESETS[name]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "IJEPAConfig":
+        return config_from_dict(cls, d)
+
+
+IJEPA_PRESETS: dict[str, IJEPAConfig] = {
+    "tiny": IJEPAConfig(),
+    # The paper's sizes (224 px, 16x16 or 14x14 grids): predictor 384 wide, 12 / 16 deep, heads as the encoder.
+    "vit_h14": IJEPAConfig(
+        vit=ViTConfig.preset("vit_h14"),
+        predictor=PredictorConfig(embed_dim=384, depth=12, num_heads=16),
+        masks=MultiBlockConfig(),
+        optim=OptimConfig(steps=300 * 625, batch_size=2048, lr=1e-3, final_lr=1e-6, warmup_steps=40 * 625),
+    ),
+    "vit_g16": IJEPAConfig(
+        vit=ViTConfig.preset("vit_g16"),
+        predictor=PredictorConfig(embed_dim=384, depth=16, num_heads=16),
+        masks=MultiBlockConfig(),
+        optim=OptimConfig(steps=600 * 625, batch_size=2048, lr=1e-3, final_lr=1e-6, warmup_steps=40 * 625),
+    ),
+}
+
+
+class IJEPA(nn.Module):
+    """Context encoder + EMA target encoder + predictor. Verbs: ``encode``, ``targets``, ``predict``, ``loss``."""
+
+    def __init__(self, cfg: IJEPAConfig = IJEPAConfig()):
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = VisionTransformer(cfg.vit)
+        self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
+        self.predictor = Predictor(cfg.vit.embed_dim, cfg.vit.grid, cfg.predictor)
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """Representation used downstream (probes, UMAP): the target encoder's tokens [B, N, D]."""
+        return self.target_encoder(images)
+
+    @torch.no_grad()
+    def targets(self, images: torch.Tensor, masks: MaskBatch) -> torch.Tensor:
+        """Layer-normed target-encoder outputs at the target positions -> [B, M, Nt, D] (no gradient)."""
+        h = self.target_encoder(images)  # [B, N, D]
+        h = F.layer_norm(h, h.shape[-1:])  # normalise each token, no affine
+        b, m, nt = masks.targets.shape
+        return gather_tokens(h, masks.targets.reshape(b, m * nt)).reshape(b, m, nt, -1)  # [B, M, Nt, D]
+
+    def predict(self, images: torch.Tensor, masks: MaskBatch) -> torch.Tensor:
+        """Encode the context patches, then predict every target block's embeddings -> [B, M, Nt, D]."""
+        z_ctx = self.encoder(images, keep=masks.context)  # [B, Nc, D]
+        return self.predictor(z_ctx, masks.context, masks.targets)
+
+    def loss(self, images: torch.Tensor, masks: MaskBatch) -> torch.Tensor:
+        """Smooth-L1 between predicted and target embeddings, averaged over blocks, tokens and dims."""
+        return F.smooth_l1_loss(self.predict(images, masks), self.targets(images, masks))
+
+    def update_target(self, momentum: float) -> None:
+        """EMA step: target <- momentum * target + (1 - momentum) * encoder."""
+        ema_update_(self.target_encoder, self.encoder, momentum)

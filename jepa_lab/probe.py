@@ -1,0 +1,60 @@
+"""Linear probes: how much of a factor can a *linear* read-out recover from frozen features?
+
+The standard test of a self-supervised representation: freeze the encoder, extract one feature vector per
+image (here the mean over its N tokens), and fit a linear classifier (shape class -> accuracy) or a linear
+regressor (position -> R^2) on a training split; report the score on held-out images. Comparing the trained
+encoder with the same network at random initialisation and with raw pixels tells what learning added.
+
+Shapes: B batch, C channels, H=W pixels, N tokens, D width, F feature dim, K classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import r2_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from torch import nn
+
+
+@torch.no_grad()
+def extract_features(encoder: nn.Module, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """Mean-pooled encoder tokens: images [B, C, H, W] -> features [B, D] (encoder in eval mode, no grad)."""
+    was_training = encoder.training
+    encoder.eval()
+    feats = [encoder(chunk).mean(dim=1) for chunk in images.split(batch_size)]  # each [b, D]
+    encoder.train(was_training)
+    return torch.cat(feats)
+
+
+def pixel_features(images: torch.Tensor) -> torch.Tensor:
+    """The raw-pixel baseline: images [B, C, H, W] -> [B, C*H*W]."""
+    return images.flatten(1)
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    accuracy: float  # shape-class accuracy on the held-out split
+    position_r2: float  # R^2 of (x, y) regression on the held-out split, averaged over x and y
+
+
+def linear_probe(train_feats: torch.Tensor, train_factors: dict, test_feats: torch.Tensor, test_factors: dict,
+                 class_key: str = "shape", C: float = 1.0) -> ProbeResult:
+    """Fit a logistic-regression classifier for ``class_key`` and a ridge regressor for (x, y) on the train
+    features [B, F]; score both on the test features. Features are standardised first (fit on train only)."""
+    if train_feats.ndim != 2 or test_feats.ndim != 2 or train_feats.shape[1] != test_feats.shape[1]:
+        raise ValueError(f"expected train/test features [B, F] with the same F, got "
+                         f"{tuple(train_feats.shape)} and {tuple(test_feats.shape)}")
+    xtr, xte = train_feats.double().numpy(), test_feats.double().numpy()
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=2000))
+    clf.fit(xtr, train_factors[class_key].numpy())
+    acc = float((clf.predict(xte) == test_factors[class_key].numpy()).mean())
+    pos_tr = np.stack([train_factors["x"].numpy(), train_factors["y"].numpy()], 1)  # [B, 2]
+    pos_te = np.stack([test_factors["x"].numpy(), test_factors["y"].numpy()], 1)
+    reg = make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(xtr, pos_tr)
+    r2 = float(r2_score(pos_te, reg.predict(xte)))
+    return ProbeResult(accuracy=acc, position_r2=r2)

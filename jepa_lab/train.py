@@ -1,0 +1,165 @@
+"""Training I-JEPA: the loop, its schedules, the loss log and resumable checkpoints.
+
+``train_ijepa(cfg, out_dir)`` is what ``jepa-lab train ijepa --preset tiny`` runs. It writes
+``out_dir/log.csv`` (one line per step) and ``out_dir/last.pt`` (model, EMA target, optimiser, step, RNG
+state and config) every ``ckpt_every`` steps and at the end; running it again on the same ``out_dir``
+resumes from ``last.pt``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .ema import momentum_at
+from .ijepa import IJEPA, IJEPAConfig
+from .masks import sample_multiblock
+from .shapes import ShapesConfig, make_shapes
+
+CKPT_KIND = "jepa_lab.ijepa"
+
+
+def cosine(step: int, total: int, start: float, end: float) -> float:
+    """Cosine interpolation from ``start`` (step 0) to ``end`` (step ``total``)."""
+    frac = min(max(step / max(total, 1), 0.0), 1.0)
+    return end + 0.5 * (start - end) * (1 + math.cos(math.pi * frac))
+
+
+def lr_at(step: int, cfg) -> float:
+    """Linear warmup to ``cfg.lr``, then cosine decay to ``cfg.final_lr``."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    return cosine(step - cfg.warmup_steps, cfg.steps - cfg.warmup_steps, cfg.lr, cfg.final_lr)
+
+
+def make_optimizer(model: IJEPA, cfg) -> torch.optim.AdamW:
+    """AdamW over encoder + predictor (never the target encoder); no weight decay on biases and norms."""
+    params = [p for name, p in model.named_parameters() if p.requires_grad and not name.startswith("target_encoder")]
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay[0]}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.999))
+
+
+def training_images(cfg: IJEPAConfig) -> torch.Tensor:
+    """The training set of the config: [num_images, 3, H, W] procedural shapes, deterministic from its seed."""
+    if cfg.data.name != "shapes":
+        raise ValueError(f"unknown training data {cfg.data.name!r}; expected 'shapes'")
+    images, _ = make_shapes(cfg.data.num_images, ShapesConfig(size=cfg.vit.img_size), seed=cfg.data.seed)
+    return images
+
+
+@dataclass
+class TrainResult:
+    model: IJEPA
+    losses: list[float]
+    seconds: float
+    steps_run: int
+    checkpoint: Path
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps_run / self.seconds if self.seconds > 0 else float("nan")
+
+
+class _State:
+    """Everything that changes during training and must survive a resume."""
+
+    def __init__(self, cfg: IJEPAConfig):
+        torch.manual_seed(cfg.seed)
+        self.model = IJEPA(cfg)
+        self.opt = make_optimizer(self.model, cfg.optim)
+        self.gen = torch.Generator().manual_seed(cfg.seed)
+        self.step = 0
+        self.losses: list[float] = []
+
+    def payload(self, cfg: IJEPAConfig) -> dict:
+        return {"kind": CKPT_KIND, "config": cfg.to_dict(), "model": self.model.state_dict(),
+                "optimizer": self.opt.state_dict(), "step": self.step, "losses": list(self.losses),
+                "generator": self.gen.get_state(), "torch_rng": torch.get_rng_state()}
+
+    def restore(self, ckpt: dict, cfg: IJEPAConfig, path: Path) -> None:
+        saved = IJEPAConfig.from_dict(ckpt["config"])
+        if replace(saved, optim=cfg.optim) != cfg:
+            raise ValueError(f"{path} was written by a run with a different model/data config; "
+                             "train into a new --out folder or pass --no-resume to start over")
+        self.model.load_state_dict(ckpt["model"])
+        self.opt.load_state_dict(ckpt["optimizer"])
+        self.step, self.losses = ckpt["step"], list(ckpt["losses"])
+        self.gen.set_state(ckpt["generator"])
+        torch.set_rng_state(ckpt["torch_rng"])
+
+
+def train_ijepa(cfg: IJEPAConfig, out_dir: str | Path, resume: bool = True, ckpt_every: int = 500,
+                progress: bool = True, images: torch.Tensor | None = None) -> TrainResult:
+    """Train (or resume training) an I-JEPA; returns the model, per-step losses and timing."""
+    out_dir = Path(out_dir)
+    ckpt_path = out_dir / "last.pt"
+    state = _State(cfg)
+    if resume and ckpt_path.exists():
+        state.restore(load_checkpoint(ckpt_path, CKPT_KIND), cfg, ckpt_path)
+    images = training_images(cfg) if images is None else images
+    out_dir.mkdir(parents=True, exist_ok=True)
+    start_step, t0 = state.step, time.perf_counter()
+    with open(out_dir / "log.csv", "a", newline="") as log_file:
+        log = csv.writer(log_file)
+        if start_step == 0:
+            log.writerow(["step", "loss", "lr", "ema_momentum", "seconds"])
+        bar = tqdm(range(start_step, cfg.optim.steps), initial=start_step, total=cfg.optim.steps,
+                   desc="I-JEPA", disable=not progress)
+        for step in bar:
+            loss, lr, mom = train_step(state, images, step, cfg)
+            log.writerow([step, f"{loss:.6f}", f"{lr:.3g}", f"{mom:.6f}", f"{time.perf_counter() - t0:.2f}"])
+            bar.set_postfix(loss=f"{loss:.4f}")
+            if state.step % ckpt_every == 0 or state.step == cfg.optim.steps:
+                save_checkpoint(ckpt_path, state.payload(cfg))
+    if state.step == start_step:  # nothing to do: still leave a checkpoint behind
+        save_checkpoint(ckpt_path, state.payload(cfg))
+    seconds = time.perf_counter() - t0
+    return TrainResult(state.model, state.losses, seconds, state.step - start_step, ckpt_path)
+
+
+def train_step(state: _State, images: torch.Tensor, step: int, cfg: IJEPAConfig) -> tuple[float, float, float]:
+    """One optimiser step + EMA update; returns (loss, lr, ema momentum)."""
+    o = cfg.optim
+    lr, wd = lr_at(step, o), cosine(step, o.steps, *o.weight_decay)
+    mom = momentum_at(step, o.steps, *o.ema)
+    for i, group in enumerate(state.opt.param_groups):
+        group["lr"] = lr
+        if i == 0:
+            group["weight_decay"] = wd
+    idx = torch.randint(len(images), (o.batch_size,), generator=state.gen)
+    masks = sample_multiblock(cfg.vit.grid, o.batch_size, cfg.masks, generator=state.gen)
+    loss = state.model.loss(images[idx], masks)
+    state.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if o.grad_clip:
+        torch.nn.utils.clip_grad_norm_([p for g in state.opt.param_groups for p in g["params"]], o.grad_clip)
+    state.opt.step()
+    state.model.update_target(mom)
+    state.step += 1
+    state.losses.append(loss.item())
+    return state.losses[-1], lr, mom
+
+
+def load_ijepa(path: str | Path) -> IJEPA:
+    """Load a trained I-JEPA (a training ``last.pt`` or a shipped weights file) in eval mode."""
+    ckpt = load_checkpoint(path, CKPT_KIND)
+    model = IJEPA(IJEPAConfig.from_dict(ckpt["config"]))
+    model.load_state_dict(ckpt["model"])
+    return model.eval()
+
+
+def export_weights(checkpoint: str | Path, out: str | Path, metrics: dict | None = None, command: str = "") -> Path:
+    """Strip a training checkpoint to what inference needs (config, model weights, step, metrics)."""
+    ckpt = load_checkpoint(checkpoint, CKPT_KIND)
+    keep = {"kind": CKPT_KIND, "config": ckpt["config"], "model": ckpt["model"], "step": ckpt["step"],
+            "losses": ckpt["losses"], "metrics": dict(metrics or {}), "command": command}
+    return save_checkpoint(out, keep)
