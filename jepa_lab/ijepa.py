@@ -27,6 +27,9 @@ from .masks import MaskBatch, MultiBlockConfig, gather_tokens
 from .predictor import Predictor, PredictorConfig
 from .vit import ViTConfig, VisionTransformer
 
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
 
 @dataclass(frozen=True)
 class OptimConfig:
@@ -103,22 +106,30 @@ class IJEPA(nn.Module):
         self.encoder = VisionTransformer(cfg.vit)
         self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
         self.predictor = Predictor(cfg.vit.embed_dim, cfg.vit.grid, cfg.predictor)
+        # Inputs are images in [0, 1]; they are standardised with the ImageNet statistics, as in the papers.
+        self.register_buffer("pixel_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("pixel_std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def normalize(self, images: torch.Tensor) -> torch.Tensor:
+        """images [B, 3, H, W] in [0, 1] -> standardised images (same shape)."""
+        self.target_encoder.check_input(images)
+        return (images - self.pixel_mean) / self.pixel_std
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
-        """Representation used downstream (probes, UMAP): the target encoder's tokens [B, N, D]."""
-        return self.target_encoder(images)
+        """Representation used downstream (probes, UMAP): target-encoder tokens of [0, 1] images -> [B, N, D]."""
+        return self.target_encoder(self.normalize(images))
 
     @torch.no_grad()
     def targets(self, images: torch.Tensor, masks: MaskBatch) -> torch.Tensor:
         """Layer-normed target-encoder outputs at the target positions -> [B, M, Nt, D] (no gradient)."""
-        h = self.target_encoder(images)  # [B, N, D]
+        h = self.target_encoder(self.normalize(images))  # [B, N, D]
         h = F.layer_norm(h, h.shape[-1:])  # normalise each token, no affine
         b, m, nt = masks.targets.shape
         return gather_tokens(h, masks.targets.reshape(b, m * nt)).reshape(b, m, nt, -1)  # [B, M, Nt, D]
 
     def predict(self, images: torch.Tensor, masks: MaskBatch) -> torch.Tensor:
         """Encode the context patches, then predict every target block's embeddings -> [B, M, Nt, D]."""
-        z_ctx = self.encoder(images, keep=masks.context)  # [B, Nc, D]
+        z_ctx = self.encoder(self.normalize(images), keep=masks.context)  # [B, Nc, D]
         return self.predictor(z_ctx, masks.context, masks.targets)
 
     def loss(self, images: torch.Tensor, masks: MaskBatch) -> torch.Tensor:

@@ -11,6 +11,7 @@ Shapes: B batch, C channels, H=W pixels, N tokens, D width, F feature dim, K cla
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import torch
@@ -18,16 +19,16 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import r2_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from torch import nn
 
 
 @torch.no_grad()
-def extract_features(encoder: nn.Module, images: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Mean-pooled encoder tokens: images [B, C, H, W] -> features [B, D] (encoder in eval mode, no grad)."""
-    was_training = encoder.training
-    encoder.eval()
-    feats = [encoder(chunk).mean(dim=1) for chunk in images.split(batch_size)]  # each [b, D]
-    encoder.train(was_training)
+def extract_features(encode: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,
+                     batch_size: int = 256) -> torch.Tensor:
+    """Mean-pooled tokens: ``encode`` maps images [b, C, H, W] -> tokens [b, N, D]; returns features [B, D].
+
+    Pass a trained model's ``model.encode`` (or any function with that signature, e.g. a random-init model's).
+    """
+    feats = [encode(chunk).mean(dim=1) for chunk in images.split(batch_size)]  # each [b, D]
     return torch.cat(feats)
 
 
