@@ -59,3 +59,30 @@ def linear_probe(train_feats: torch.Tensor, train_factors: dict, test_feats: tor
     reg = make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(xtr, pos_tr)
     r2 = float(r2_score(pos_te, reg.predict(xte)))
     return ProbeResult(accuracy=acc, position_r2=r2)
+
+
+def probe_shapes(model, n_train: int = 3000, n_test: int = 1500, seed: int = 1000,
+                 shapes_cfg=None) -> dict[str, float]:
+    """The kit's standard evaluation of an image JEPA on held-out shapes images.
+
+    Probes three representations with the same linear read-out: ``model.encode`` (trained), the same
+    architecture at random initialisation (seeded), and raw pixels. Returns a flat dict with
+    ``probe_acc_{trained,random_init,pixels}`` and ``position_r2_{trained,random_init,pixels}``.
+    The probe images come from seeds ``seed`` (train split) and ``seed + 1`` (test split), never from the
+    pretraining set (seed 0 by default).
+    """
+    from .ijepa import IJEPA
+    from .shapes import ShapesConfig, make_shapes
+
+    shapes_cfg = shapes_cfg or ShapesConfig(size=model.cfg.vit.img_size)
+    tr_x, tr_f = make_shapes(n_train, shapes_cfg, seed=seed)
+    te_x, te_f = make_shapes(n_test, shapes_cfg, seed=seed + 1)
+    torch.manual_seed(model.cfg.seed)
+    random_model = IJEPA(model.cfg).eval()
+    results = {}
+    for name, encode in (("trained", model.eval().encode), ("random_init", random_model.encode)):
+        res = linear_probe(extract_features(encode, tr_x), tr_f, extract_features(encode, te_x), te_f)
+        results[f"probe_acc_{name}"], results[f"position_r2_{name}"] = res.accuracy, res.position_r2
+    res = linear_probe(pixel_features(tr_x), tr_f, pixel_features(te_x), te_f)
+    results["probe_acc_pixels"], results["position_r2_pixels"] = res.accuracy, res.position_r2
+    return results

@@ -24,6 +24,7 @@ from .masks import sample_multiblock
 from .shapes import ShapesConfig, make_shapes
 
 CKPT_KIND = "jepa_lab.ijepa"
+LOG_HEADER = ["step", "loss", "lr", "ema_momentum", "seconds"]
 
 
 def cosine(step: int, total: int, start: float, end: float) -> float:
@@ -108,10 +109,10 @@ def train_ijepa(cfg: IJEPAConfig, out_dir: str | Path, resume: bool = True, ckpt
     images = training_images(cfg) if images is None else images
     out_dir.mkdir(parents=True, exist_ok=True)
     start_step, t0 = state.step, time.perf_counter()
-    with open(out_dir / "log.csv", "a", newline="") as log_file:
+    kept = _log_rows_before(out_dir / "log.csv", start_step)  # rows the checkpoint covers; later ones are redone
+    with open(out_dir / "log.csv", "w", newline="") as log_file:
         log = csv.writer(log_file)
-        if start_step == 0:
-            log.writerow(["step", "loss", "lr", "ema_momentum", "seconds"])
+        log.writerows([LOG_HEADER, *kept])
         bar = tqdm(range(start_step, cfg.optim.steps), initial=start_step, total=cfg.optim.steps,
                    desc="I-JEPA", disable=not progress)
         for step in bar:
@@ -124,6 +125,14 @@ def train_ijepa(cfg: IJEPAConfig, out_dir: str | Path, resume: bool = True, ckpt
         save_checkpoint(ckpt_path, state.payload(cfg))
     seconds = time.perf_counter() - t0
     return TrainResult(state.model, state.losses, seconds, state.step - start_step, ckpt_path)
+
+
+def _log_rows_before(path: Path, step: int) -> list[list[str]]:
+    """Rows of an existing loss log with step < ``step`` (empty for a fresh run)."""
+    if step == 0 or not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return [r for r in list(csv.reader(f))[1:] if r and r[0].isdigit() and int(r[0]) < step]
 
 
 def train_step(state: _State, images: torch.Tensor, step: int, cfg: IJEPAConfig) -> tuple[float, float, float]:
