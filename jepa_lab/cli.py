@@ -1,0 +1,214 @@
+"""The ``jepa-lab`` command (also ``python -m jepa_lab``, or ``main([...])`` from Python).
+
+    jepa-lab train ijepa --preset tiny [--steps N] [--batch-size B] [--out DIR] [--no-resume]
+                         [--ckpt-every K] [--export PATH]
+    jepa-lab info [--preset NAME]
+
+``train`` runs :func:`jepa_lab.train.train_ijepa` on the preset's config, with ``--steps`` / ``--batch-size``
+overriding the preset's ``optim`` settings. Running the same command again on the same ``--out`` folder
+resumes from its ``last.pt``. ``info`` lists the presets and, for one preset, counts the parameters of its
+encoder and predictor without allocating them (the modules are built on PyTorch's ``meta`` device).
+
+Bad arguments print an argparse-style message naming the accepted values and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__
+
+PROG = "jepa-lab"
+MODELS = ("ijepa",)
+DEFAULT_PRESET = "tiny"
+BIG_DATASET_BYTES = 2 * 1024**3  # warn before rendering a training set larger than this
+
+
+def _int_at_least(low: int):
+    """argparse ``type=``: an integer >= ``low``, with a message that says so."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {value}")
+        return value
+
+    return parse
+
+
+def _preset_names() -> list[str]:
+    from .ijepa import IJEPA_PRESETS
+
+    return list(IJEPA_PRESETS)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    presets = _preset_names()
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="jepa-lab: train and inspect the kit's JEPA models from the command line.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="{train,info}")
+
+    train = sub.add_parser(
+        "train",
+        help="train a model (resumes from OUT/last.pt when it exists)",
+        description="Train a model on the CPU. Writes OUT/log.csv (one line per step) and OUT/last.pt "
+        "(a resumable checkpoint); running the same command again continues from OUT/last.pt.",
+    )
+    train.add_argument("model", choices=MODELS, help="which model to train: %(choices)s")
+    train.add_argument("--preset", choices=presets, default=DEFAULT_PRESET,
+                       help="config preset: %(choices)s (default: %(default)s)")
+    train.add_argument("--steps", type=_int_at_least(1), metavar="N",
+                       help="total optimiser steps, counted from step 0 (default: the preset's)")
+    train.add_argument("--batch-size", type=_int_at_least(1), metavar="B", help="images per step (default: the preset's)")
+    train.add_argument("--out", metavar="DIR", help="output folder (default: runs/ijepa-PRESET)")
+    train.add_argument("--no-resume", action="store_true",
+                       help="start from step 0 even if DIR/last.pt exists (overwrites it and its log.csv)")
+    train.add_argument("--ckpt-every", type=_int_at_least(1), default=500, metavar="K",
+                       help="save DIR/last.pt every K steps, and at the end (default: %(default)s)")
+    train.add_argument("--export", metavar="PATH",
+                       help="after training, also write a stripped weights file (config + weights + losses + this "
+                       "command) that jepa_lab.train.load_ijepa loads")
+
+    info = sub.add_parser("info", help="list the presets; with --preset, count its parameters",
+                          description="List the I-JEPA presets; with --preset, also count the parameters of its "
+                          "encoder and predictor (built on the meta device: nothing is allocated).")
+    info.add_argument("--preset", choices=presets, help="preset to describe: %(choices)s")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit status.
+
+    Bad arguments raise ``SystemExit(2)`` after printing the usage and a message, as argparse does.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.error("expected a command: train or info (see jepa-lab --help)")
+    try:
+        if args.command == "train":
+            return _train(args, argv)
+        return _info(args)
+    except (ValueError, FileNotFoundError) as err:
+        # Problems with the user's input or files (e.g. resuming a run of another config): no traceback.
+        parser.exit(2, f"{PROG}: error: {err}\n")
+
+
+# --------------------------------------------------------------------------------------------- train
+
+
+def _train(args: argparse.Namespace, argv: list[str]) -> int:
+    from .ijepa import IJEPAConfig
+    from .train import export_weights, train_ijepa
+
+    cfg = IJEPAConfig.preset(args.preset)
+    overrides = {}
+    if args.steps is not None:
+        overrides["steps"] = args.steps
+    if args.batch_size is not None:
+        overrides["batch_size"] = args.batch_size
+    cfg = replace(cfg, optim=replace(cfg.optim, **overrides))
+    out = Path(args.out if args.out else f"runs/ijepa-{args.preset}")
+    ckpt, log = out / "last.pt", out / "log.csv"
+    command = shlex.join([PROG, *argv])
+
+    _warn_if_big(cfg, args.preset)
+    if args.no_resume and log.exists():
+        log.unlink()  # starting over: the old log belongs to the checkpoint that is about to be replaced
+    existed = ckpt.exists()
+    resuming = existed and not args.no_resume
+    print(f"I-JEPA, preset {args.preset!r}: {cfg.optim.steps} steps, batch {cfg.optim.batch_size}, "
+          f"{cfg.data.num_images:,} {cfg.data.name} images of {cfg.vit.img_size}x{cfg.vit.img_size} px")
+    print(f"log:        {log}")
+    note = " (resuming from it)" if resuming else " (starting over: --no-resume)" if existed else ""
+    print(f"checkpoint: {ckpt}{note}, saved every {args.ckpt_every} steps")
+    sys.stdout.flush()
+
+    try:
+        result = train_ijepa(cfg, out, resume=not args.no_resume, ckpt_every=args.ckpt_every,
+                             progress=sys.stderr.isatty())
+    except KeyboardInterrupt:
+        print(f"\ninterrupted; {ckpt} holds the last saved step - run the same command to resume", file=sys.stderr)
+        return 130
+
+    total = len(result.losses)
+    start = total - result.steps_run
+    if result.steps_run == 0:
+        print(f"nothing to train: {ckpt} is already at step {total} (>= --steps {cfg.optim.steps}); "
+              "pass a larger --steps to continue")
+    else:
+        run_losses = result.losses[start:]
+        print(f"trained steps {start} -> {total} ({result.steps_run} this run) in {result.seconds:.1f} s, "
+              f"{result.steps_per_second:.2f} steps/s; loss {run_losses[0]:.4f} (first) -> {run_losses[-1]:.4f} (last)")
+    print(f"wrote {log} and {result.checkpoint}")
+
+    if args.export:
+        metrics = {"final_loss": result.losses[-1]} if result.losses else {}
+        path = export_weights(result.checkpoint, args.export, metrics=metrics, command=command)
+        print(f"exported weights to {path} (load with jepa_lab.train.load_ijepa)")
+    return 0
+
+
+def _warn_if_big(cfg, preset: str) -> None:
+    nbytes = cfg.data.num_images * cfg.vit.in_chans * cfg.vit.img_size**2 * 4  # float32 training set
+    if nbytes > BIG_DATASET_BYTES:
+        print(f"warning: preset {preset!r} renders {cfg.data.num_images:,} images of {cfg.vit.img_size}x"
+              f"{cfg.vit.img_size} px ({nbytes / 1024**3:.1f} GiB as float32) and trains on the CPU; "
+              f"it is the paper's full-scale config - the 'tiny' preset is the one sized for a laptop",
+              file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------------------- info
+
+
+def _describe(name: str, cfg) -> str:
+    v, p, o = cfg.vit, cfg.predictor, cfg.optim
+    h, w = v.grid
+    return (f"{name:<8} {v.img_size} px, patch {v.patch_size} ({h}x{w} grid); encoder {v.embed_dim} wide x {v.depth} "
+            f"blocks, {v.num_heads} heads; predictor {p.embed_dim} wide x {p.depth} blocks; "
+            f"{o.steps:,} steps x batch {o.batch_size}")
+
+
+def _info(args: argparse.Namespace) -> int:
+    import torch
+
+    from .ijepa import IJEPA_PRESETS
+    from .predictor import Predictor
+    from .vit import VisionTransformer, count_parameters
+
+    if args.preset is None:
+        print("I-JEPA presets (jepa-lab train ijepa --preset NAME; jepa-lab info --preset NAME for sizes):")
+        for name in IJEPA_PRESETS:
+            print("  " + _describe(name, IJEPA_PRESETS[name]))
+        return 0
+
+    cfg = IJEPA_PRESETS[args.preset]
+    print(_describe(args.preset, cfg))
+    with torch.device("meta"):  # shapes only: no memory is allocated, no weights initialised
+        encoder = VisionTransformer(cfg.vit)
+        predictor = Predictor(cfg.vit.embed_dim, cfg.vit.grid, cfg.predictor)
+    rows = [("encoder", encoder), ("predictor", predictor)]
+    width = max(len(f"{count_parameters(m, trainable_only=False):,}") for _, m in rows)
+    print("parameters (trained; the fixed sin-cos position tables counted apart):")
+    for label, module in rows:
+        trained = count_parameters(module)
+        fixed = count_parameters(module, trainable_only=False) - trained
+        print(f"  {label:<10} {trained:>{width},}   (+ {fixed:,} fixed position-table values)")
+    print("  the target encoder is an EMA copy of the encoder: same size, not trained by gradients")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

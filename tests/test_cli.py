@@ -1,0 +1,119 @@
+"""The ``jepa-lab`` command line: a real tiny training run, resuming, exporting, ``info``, and bad input."""
+
+import csv
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jepa_lab.checkpoint import load_checkpoint
+from jepa_lab.cli import main
+from jepa_lab.train import load_ijepa
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``python -m jepa_lab ARGS`` in a fresh interpreter, exactly as a user runs it."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the checkout under test, even without `pip install -e`
+    return subprocess.run([sys.executable, "-m", "jepa_lab", *args], cwd=cwd or ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def logged_steps(log: Path) -> list[int]:
+    with open(log, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["step", "loss", "lr", "ema_momentum", "seconds"], "log.csv must have exactly one header"
+    return [int(r[0]) for r in rows[1:]]
+
+
+def test_train_resume_and_export(tmp_path, capsys):
+    out = tmp_path / "run"
+    # 1) a real run through the command, in its own process: 3 steps of batch 8.
+    proc = run_cli("train", "ijepa", "--preset", "tiny", "--steps", "3", "--batch-size", "8",
+                   "--out", str(out), "--ckpt-every", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert str(out / "log.csv") in proc.stdout and str(out / "last.pt") in proc.stdout
+    assert "trained steps 0 -> 3" in proc.stdout
+    assert logged_steps(out / "log.csv") == [0, 1, 2]
+    assert load_checkpoint(out / "last.pt")["step"] == 3
+
+    # 2) the same command with more steps resumes at step 3 (in-process, through main()) and exports.
+    weights = tmp_path / "weights" / "tiny.pt"
+    argv = ["train", "ijepa", "--preset", "tiny", "--steps", "5", "--batch-size", "8", "--out", str(out),
+            "--export", str(weights)]
+    assert main(argv) == 0
+    stdout = capsys.readouterr().out
+    assert "resuming" in stdout and "trained steps 3 -> 5 (2 this run)" in stdout
+    assert logged_steps(out / "log.csv") == [0, 1, 2, 3, 4]
+    ckpt = load_checkpoint(out / "last.pt")
+    assert ckpt["step"] == 5 and len(ckpt["losses"]) == 5
+    assert ckpt["config"]["optim"]["steps"] == 5 and ckpt["config"]["optim"]["batch_size"] == 8
+
+    exported = load_checkpoint(weights)
+    assert "optimizer" not in exported and exported["step"] == 5
+    assert exported["command"] == shlex.join(["jepa-lab", *argv])
+    model = load_ijepa(weights)
+    assert not model.training
+    assert model.cfg.optim.steps == 5
+
+
+def test_info_counts_vit_h14_without_allocating():
+    proc = run_cli("info", "--preset", "vit_h14")
+    assert proc.returncode == 0, proc.stderr
+    assert "630,434,560" in proc.stdout  # I-JEPA ViT-H/14 encoder, without the fixed pos-embed table
+
+
+def test_info_lists_presets(capsys):
+    assert main(["info"]) == 0
+    stdout = capsys.readouterr().out
+    for name in ("tiny", "vit_h14", "vit_g16"):
+        assert name in stdout
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        ([], "expected a command: train or info"),
+        (["fly"], "invalid choice: 'fly'"),
+        (["train"], "the following arguments are required: model"),
+        (["train", "vjepa"], "ijepa"),
+        (["train", "ijepa", "--preset", "huge"], "'tiny'"),
+        (["train", "ijepa", "--steps", "0"], "--steps: expected an integer >= 1, got 0"),
+        (["train", "ijepa", "--steps", "ten"], "--steps: expected an integer >= 1, got 'ten'"),
+        (["train", "ijepa", "--batch-size", "-4"], "--batch-size: expected an integer >= 1, got -4"),
+        (["train", "ijepa", "--ckpt-every", "0"], "--ckpt-every: expected an integer >= 1"),
+        (["info", "--preset", "vit_x"], "'vit_h14'"),
+    ],
+)
+def test_bad_arguments_exit_2_with_a_message(argv, expected, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: jepa-lab" in err and expected in err
+
+
+def test_bad_arguments_print_no_traceback():
+    proc = run_cli("train", "ijepa", "--preset", "nope")
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "invalid choice: 'nope' (choose from" in proc.stderr and "tiny" in proc.stderr
+
+
+def test_resuming_a_run_of_another_config_is_a_clean_error(tmp_path, capsys):
+    # A checkpoint of a different model config in --out: exit 2 with the trainer's message, not a traceback.
+    from jepa_lab.checkpoint import save_checkpoint
+    from jepa_lab.ijepa import IJEPAConfig
+    from jepa_lab.train import CKPT_KIND
+    from jepa_lab.vit import ViTConfig
+
+    other = IJEPAConfig(vit=ViTConfig(embed_dim=48, num_heads=4))
+    save_checkpoint(tmp_path / "last.pt", {"kind": CKPT_KIND, "config": other.to_dict(), "model": {}})
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "ijepa", "--steps", "1", "--batch-size", "2", "--out", str(tmp_path)])
+    assert exc.value.code == 2
+    assert "different model/data config" in capsys.readouterr().err
