@@ -35,11 +35,11 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 class OptimConfig:
     """Optimisation settings: AdamW with warmup + cosine lr, cosine weight decay, linear EMA ramp."""
 
-    steps: int = 3000
-    batch_size: int = 128
-    lr: float = 1e-3
+    steps: int = 1500
+    batch_size: int = 64
+    lr: float = 5e-4
     final_lr: float = 1e-5
-    warmup_steps: int = 200
+    warmup_steps: int = 100
     weight_decay: tuple[float, float] = (0.04, 0.4)
     ema: tuple[float, float] = (0.996, 1.0)
     grad_clip: float = 1.0
@@ -52,6 +52,9 @@ class DataConfig:
     name: str = "shapes"
     num_images: int = 20000
     seed: int = 0
+    # Large shapes (half to 90% of the image side): at 32 px with 4 px patches, a shape then spans several
+    # patches, so predicting hidden parts of it requires knowing what it is - the signal I-JEPA learns from.
+    scale_range: tuple[float, float] = (0.5, 0.9)
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,12 @@ class IJEPAConfig:
         if name not in IJEPA_PRESETS:
             raise ValueError(f"unknown I-JEPA preset {name!r}; expected one of {sorted(IJEPA_PRESETS)}")
         return IJEPA_PRESETS[name]
+
+    def shapes_config(self):
+        """The ``ShapesConfig`` of the training images (probes draw held-out images from the same one)."""
+        from .shapes import ShapesConfig
+
+        return ShapesConfig(size=self.vit.img_size, scale_range=self.data.scale_range)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -2,7 +2,7 @@
 
 The standard test of a self-supervised representation: freeze the encoder, extract one feature vector per
 image (here the mean over its N tokens), and fit a linear classifier (shape class -> accuracy) or a linear
-regressor (position -> R^2) on a training split; report the score on held-out images. Comparing the trained
+ridge regressor (position -> R^2) on a training split; report the score on held-out images. Comparing the trained
 encoder with the same network at random initialisation and with raw pixels tells what learning added.
 
 Shapes: B batch, C channels, H=W pixels, N tokens, D width, F feature dim, K classes.
@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 import torch
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.linear_model import LogisticRegression, RidgeCV
 from sklearn.metrics import r2_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -56,7 +56,9 @@ def linear_probe(train_feats: torch.Tensor, train_factors: dict, test_feats: tor
     acc = float((clf.predict(xte) == test_factors[class_key].numpy()).mean())
     pos_tr = np.stack([train_factors["x"].numpy(), train_factors["y"].numpy()], 1)  # [B, 2]
     pos_te = np.stack([test_factors["x"].numpy(), test_factors["y"].numpy()], 1)
-    reg = make_pipeline(StandardScaler(), Ridge(alpha=1.0)).fit(xtr, pos_tr)
+    # Ridge strength picked by efficient leave-one-out CV on the train split: a fixed alpha is unstable when the
+    # number of features (3072 raw pixels) is close to the number of training images.
+    reg = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-2, 5, 15))).fit(xtr, pos_tr)
     r2 = float(r2_score(pos_te, reg.predict(xte)))
     return ProbeResult(accuracy=acc, position_r2=r2)
 
@@ -72,9 +74,9 @@ def probe_shapes(model, n_train: int = 3000, n_test: int = 1500, seed: int = 100
     pretraining set (seed 0 by default).
     """
     from .ijepa import IJEPA
-    from .shapes import ShapesConfig, make_shapes
+    from .shapes import make_shapes
 
-    shapes_cfg = shapes_cfg or ShapesConfig(size=model.cfg.vit.img_size)
+    shapes_cfg = shapes_cfg or model.cfg.shapes_config()
     tr_x, tr_f = make_shapes(n_train, shapes_cfg, seed=seed)
     te_x, te_f = make_shapes(n_test, shapes_cfg, seed=seed + 1)
     torch.manual_seed(model.cfg.seed)

@@ -21,7 +21,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .ema import momentum_at
 from .ijepa import IJEPA, IJEPAConfig
 from .masks import sample_multiblock
-from .shapes import ShapesConfig, make_shapes
+from .shapes import make_shapes
 
 CKPT_KIND = "jepa_lab.ijepa"
 LOG_HEADER = ["step", "loss", "lr", "ema_momentum", "seconds"]
@@ -53,7 +53,7 @@ def training_images(cfg: IJEPAConfig) -> torch.Tensor:
     """The training set of the config: [num_images, 3, H, W] procedural shapes, deterministic from its seed."""
     if cfg.data.name != "shapes":
         raise ValueError(f"unknown training data {cfg.data.name!r}; expected 'shapes'")
-    images, _ = make_shapes(cfg.data.num_images, ShapesConfig(size=cfg.vit.img_size), seed=cfg.data.seed)
+    images, _ = make_shapes(cfg.data.num_images, cfg.shapes_config(), seed=cfg.data.seed)
     return images
 
 

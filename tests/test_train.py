@@ -25,7 +25,7 @@ def small_cfg(steps: int, seed: int = 0, warmup: int = 5) -> IJEPAConfig:
         IJEPAConfig.preset("tiny"),
         vit=ViTConfig(embed_dim=32, depth=2, num_heads=2),
         predictor=PredictorConfig(embed_dim=32, depth=1, num_heads=2),
-        optim=dataclasses.replace(OptimConfig(), steps=steps, batch_size=16, warmup_steps=warmup),
+        optim=dataclasses.replace(OptimConfig(), steps=steps, batch_size=16, warmup_steps=warmup, lr=1e-3),
         seed=seed,
     )
 
