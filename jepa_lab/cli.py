@@ -156,6 +156,9 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
 
     if args.export:
         metrics = {"final_loss": result.losses[-1]} if result.losses else {}
+        if result.steps_run:  # timing of this invocation (a resumed run reports only its own steps)
+            metrics |= {"train_seconds": result.seconds, "train_steps_per_second": result.steps_per_second,
+                        "timed_steps": result.steps_run}
         path = export_weights(result.checkpoint, args.export, metrics=metrics, command=command)
         print(f"exported weights to {path} (load with jepa_lab.train.load_ijepa)")
     return 0

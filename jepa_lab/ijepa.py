@@ -55,6 +55,9 @@ class DataConfig:
     # Large shapes (half to 90% of the image side): at 32 px with 4 px patches, a shape then spans several
     # patches, so predicting hidden parts of it requires knowing what it is - the signal I-JEPA learns from.
     scale_range: tuple[float, float] = (0.5, 0.9)
+    # Half the images in reversed contrast (dark shape, light ground): the shape is the same, but a linear
+    # read-out of raw pixels can no longer pretend to recognise it by where the bright pixels are.
+    light_background_prob: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,8 @@ class IJEPAConfig:
         """The ``ShapesConfig`` of the training images (probes draw held-out images from the same one)."""
         from .shapes import ShapesConfig
 
-        return ShapesConfig(size=self.vit.img_size, scale_range=self.data.scale_range)
+        return ShapesConfig(size=self.vit.img_size, scale_range=self.data.scale_range,
+                            light_background_prob=self.data.light_background_prob)
 
     def to_dict(self) -> dict:
         return asdict(self)

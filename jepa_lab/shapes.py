@@ -60,6 +60,10 @@ class ShapesConfig:
     edge_softness: width of the anti-aliasing ramp in pixels.
     margin: minimum gap in pixels between the shape's extent and the image border.
     n_color_bins: number of equal hue bins for the 'color' factor.
+    light_background_prob: probability that an image is drawn in reversed contrast: a dark shape
+        (value in dark_value_range, same hue) on a light background (value 1 - bg_value_range). A linear
+        read-out of pixels cannot cope with the flipped sign; a network that sees edges can.
+    dark_value_range: HSV value of the shape in reversed-contrast images.
     """
 
     size: int = 32
@@ -72,6 +76,8 @@ class ShapesConfig:
     edge_softness: float = 1.0
     margin: float = 1.0
     n_color_bins: int = 6
+    light_background_prob: float = 0.0
+    dark_value_range: tuple[float, float] = (0.15, 0.35)
 
     def __post_init__(self) -> None:
         if not isinstance(self.size, int) or self.size < 8:
@@ -87,6 +93,10 @@ class ShapesConfig:
             raise ValueError(f"edge_softness: expected > 0, received {self.edge_softness!r}")
         if not self.margin >= 0:
             raise ValueError(f"margin: expected >= 0, received {self.margin!r}")
+        _check_range("dark_value_range", self.dark_value_range, 0.0, 1.0)
+        if not 0.0 <= self.light_background_prob <= 1.0:
+            raise ValueError(f"light_background_prob: expected a probability in [0, 1], "
+                             f"received {self.light_background_prob!r}")
         if not isinstance(self.n_color_bins, int) or self.n_color_bins < 1:
             raise ValueError(f"n_color_bins: expected an int >= 1, received {self.n_color_bins!r}")
         biggest = self.scale_range[1] * self.size + 2 * self.margin
@@ -156,6 +166,7 @@ def make_shapes(
       'scale' float [B]  shape size as a fraction of the image side, in cfg.scale_range
       'hue' float [B]    foreground hue in [0, 1)
       'color' long [B]   hue bin, floor(hue * cfg.n_color_bins)
+      'light_background' long [B]  1 for a reversed-contrast image (dark shape on light ground), else 0
     """
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"n: expected an int >= 1, received {n!r}")
@@ -175,12 +186,14 @@ def make_shapes(
     cx = lo_x + u[0] * (hi_x - lo_x)  # pixels
     cy = lo_y + u[1] * (hi_y - lo_y)
     hue = rng.uniform(0.0, 1.0, size=n)
-    fg = _hsv_to_rgb(hue, rng.uniform(*cfg.saturation_range, size=n), rng.uniform(*cfg.value_range, size=n))
-    bg = [
-        _hsv_to_rgb(rng.uniform(size=n), rng.uniform(*cfg.bg_saturation_range, size=n),
-                    rng.uniform(*cfg.bg_value_range, size=n))
-        for _ in range(2)
-    ]  # two dark colours [B, 3] at the two ends of the gradient
+    light = rng.uniform(size=n) < cfg.light_background_prob  # reversed contrast: dark shape, light background
+    fg_value = np.where(light, rng.uniform(*cfg.dark_value_range, size=n), rng.uniform(*cfg.value_range, size=n))
+    fg = _hsv_to_rgb(hue, rng.uniform(*cfg.saturation_range, size=n), fg_value)
+    bg = []
+    for _ in range(2):  # two background colours [B, 3] at the two ends of the gradient
+        bg_value = rng.uniform(*cfg.bg_value_range, size=n)
+        bg.append(_hsv_to_rgb(rng.uniform(size=n), rng.uniform(*cfg.bg_saturation_range, size=n),
+                              np.where(light, 1.0 - bg_value, bg_value)))
     theta = rng.uniform(0.0, 2.0 * np.pi, size=n)  # gradient direction
 
     # --- rendering, in chunks of images ----------------------------------------------------
@@ -225,6 +238,7 @@ def make_shapes(
         "scale": torch.from_numpy(scale.astype(np.float32)),
         "hue": torch.from_numpy(hue32),
         "color": torch.from_numpy(color.astype(np.int64)),
+        "light_background": torch.from_numpy(light.astype(np.int64)),
     }
     return torch.from_numpy(images), factors
 

@@ -26,7 +26,8 @@ def test_images_shape_dtype_range(sample):
     assert images.shape == (2000, 3, 32, 32)
     assert images.dtype == torch.float32
     assert images.min() >= 0.0 and images.max() <= 1.0
-    assert set(factors) == {"shape", "x", "y", "scale", "hue", "color"}
+    assert set(factors) == {"shape", "x", "y", "scale", "hue", "color", "light_background"}
+    assert factors["light_background"].sum() == 0  # reversed contrast is off by default
     for key, v in factors.items():
         assert v.shape == (2000,), key
     assert factors["shape"].dtype == torch.long and factors["color"].dtype == torch.long
@@ -182,3 +183,17 @@ def test_generation_is_fast():
     t = time.perf_counter()
     make_shapes(5000, seed=1)
     assert time.perf_counter() - t < 5.0  # ~0.4 s on a 2-core CPU; generous for busy CI
+
+
+def test_reversed_contrast_images_have_dark_shapes_on_light_ground():
+    cfg = ShapesConfig(light_background_prob=0.5, noise_std=0.0)
+    images, factors = make_shapes(400, cfg, seed=3)
+    light = factors["light_background"].bool()
+    assert 120 < int(light.sum()) < 280  # about half
+    brightness = images.mean(dim=1)  # [B, H, W]
+    corners = brightness[:, [0, 0, -1, -1], [0, -1, 0, -1]].mean(dim=1)  # background samples [B]
+    centre = brightness[:, 14:18, 14:18].mean(dim=(1, 2))  # shapes cover the centre only sometimes
+    assert corners[light].min() > corners[~light].max()  # light grounds are all lighter than dark grounds
+    assert (centre[light] <= corners[light] + 1e-6).float().mean() > 0.9  # shapes there are darker
+    with pytest.raises(ValueError, match="light_background_prob"):
+        ShapesConfig(light_background_prob=1.5)
