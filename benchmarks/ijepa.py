@@ -45,7 +45,7 @@ def fresh_run(preset: str, steps: int | None) -> tuple[object, dict]:
         from dataclasses import replace
         cfg = replace(cfg, optim=replace(cfg.optim, steps=steps))
     with tempfile.TemporaryDirectory() as tmp:
-        result = train_ijepa(cfg, Path(tmp), resume=False, ckpt_every=10**9)
+        result = train_ijepa(cfg, Path(tmp), resume=False, ckpt_every=10**9, progress=sys.stderr.isatty())
     info = {"source": f"trained now: preset {preset}, {result.steps_run} steps", "train_steps": result.steps_run,
             "train_seconds": result.seconds, "train_steps_per_second": result.steps_per_second}
     return result.model, info

@@ -7,3 +7,16 @@ already set in the environment wins, so ``JEPA_LAB_FAST=0 pytest`` runs the full
 import os
 
 os.environ.setdefault("JEPA_LAB_FAST", "1")
+
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """Unit tests use tiny tensors: one intra-op thread is as fast, deterministic run to run, and far faster
+    when the machine's cores are shared with other work. (Notebook kernels run in their own processes.)"""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -23,14 +23,6 @@ CFG = dataclasses.replace(
 B = 4
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def make_model(seed: int = 0) -> IJEPA:
     torch.manual_seed(seed)
     return IJEPA(CFG)

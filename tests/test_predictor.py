@@ -10,14 +10,6 @@ D, GRID = 48, (4, 4)  # encoder width, 4x4 grid: N = 16
 CFG = PredictorConfig(embed_dim=32, depth=2, num_heads=4)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def make_predictor(seed: int = 0) -> Predictor:
     torch.manual_seed(seed)
     return Predictor(D, GRID, CFG).eval()

@@ -30,15 +30,6 @@ def small_cfg(steps: int, seed: int = 0, warmup: int = 5) -> IJEPAConfig:
     )
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Shared cores: one intra-op thread is much faster (and deterministic run to run)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def images():
     imgs, _ = make_shapes(256, ShapesConfig(size=32), seed=0)

@@ -13,15 +13,6 @@ from jepa_lab.vit import VIT_PRESETS, ViTConfig, VisionTransformer, count_parame
 SMALL = ViTConfig(img_size=16, patch_size=4, embed_dim=32, depth=2, num_heads=4)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The test machine's cores are shared: one intra-op thread is much faster than two fighting."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def make_encoder(cfg: ViTConfig = SMALL, seed: int = 0) -> VisionTransformer:
     torch.manual_seed(seed)
     return VisionTransformer(cfg).eval()
