@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +23,9 @@ from torch import nn
 
 from .masks import gather_tokens
 from .pos_embed import sincos_2d
+
+# A rotary position embedding bound to token positions: [B, heads, N, d] -> same shape (see rope.py).
+Rotary = Callable[[torch.Tensor], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -98,9 +102,11 @@ class Attention(nn.Module):
         self.qkv = nn.Linear(dim, 3 * dim, bias=qkv_bias)
         self.proj = nn.Linear(dim, dim)
 
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
-        qkv = rearrange(self.qkv(x), "b n (three h d) -> three b h n d", three=3, h=self.num_heads)  # 3x [B, heads, N, d]
-        out = F.scaled_dot_product_attention(qkv[0], qkv[1], qkv[2], attn_mask=attn_mask)  # [B, heads, N, d]
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None, rope: Rotary | None = None) -> torch.Tensor:
+        q, k, v = rearrange(self.qkv(x), "b n (three h d) -> three b h n d", three=3, h=self.num_heads)  # [B, heads, N, d]
+        if rope is not None:  # rotary positions act on queries and keys only
+            q, k = rope(q), rope(k)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)  # [B, heads, N, d]
         return self.proj(rearrange(out, "b h n d -> b n (h d)"))  # [B, N, D]
 
 
@@ -125,8 +131,8 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(dim, eps=eps)
         self.mlp = MLP(dim, mlp_hidden)
 
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x), attn_mask)
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None, rope: Rotary | None = None) -> torch.Tensor:
+        x = x + self.attn(self.norm1(x), attn_mask, rope)
         return x + self.mlp(self.norm2(x))
 
 
