@@ -21,44 +21,34 @@ from einops import rearrange
 from torch import nn
 
 from .masks import gather_tokens
-from .vit import Block, init_transformer_
+from .vit import Block, ViTConfig, init_transformer_
 
 POS_KINDS = ("sincos", "rope")
 
 
 @dataclass(frozen=True)
-class VideoViTConfig:
-    """Video ViT hyper-parameters. Presets: ``VIDEO_VIT_PRESETS`` / ``VideoViTConfig.preset(name)``."""
+class VideoViTConfig(ViTConfig):
+    """Video ViT hyper-parameters: the image ViT's, plus frames, tubelet size and the kind of positions.
+    Presets: ``VIDEO_VIT_PRESETS`` / ``VideoViTConfig.preset(name)``."""
 
-    img_size: int = 32
     patch_size: int = 8
     num_frames: int = 8
     tubelet_size: int = 2
-    in_chans: int = 3
-    embed_dim: int = 96
-    depth: int = 4
-    num_heads: int = 4
-    mlp_ratio: float = 4.0
-    qkv_bias: bool = True
-    norm_eps: float = 1e-6
     pos: str = "rope"
     rope_layout: str = "repeat"  # the released V-JEPA 2 weights' layout (see rope.py)
 
     def __post_init__(self):
-        if self.img_size % self.patch_size:
-            raise ValueError(f"img_size={self.img_size} must be divisible by patch_size={self.patch_size}")
+        super().__post_init__()
         if self.num_frames % self.tubelet_size:
             raise ValueError(f"num_frames={self.num_frames} must be divisible by tubelet_size={self.tubelet_size}")
-        if self.embed_dim % self.num_heads:
-            raise ValueError(f"embed_dim={self.embed_dim} must be divisible by num_heads={self.num_heads}")
         if self.pos not in POS_KINDS:
             raise ValueError(f"pos must be one of {POS_KINDS}, got {self.pos!r}")
 
     @property
     def grid(self) -> tuple[int, int, int]:
         """(t, h, w) token grid."""
-        side = self.img_size // self.patch_size
-        return (self.num_frames // self.tubelet_size, side, side)
+        h, w = super().grid
+        return (self.num_frames // self.tubelet_size, h, w)
 
     @property
     def num_patches(self) -> int:
@@ -68,10 +58,6 @@ class VideoViTConfig:
     @property
     def head_dim(self) -> int:
         return self.embed_dim // self.num_heads
-
-    @property
-    def mlp_hidden(self) -> int:
-        return round(self.embed_dim * self.mlp_ratio)
 
     @staticmethod
     def preset(name: str) -> "VideoViTConfig":
