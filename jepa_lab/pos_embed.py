@@ -37,3 +37,23 @@ def sincos_2d(dim: int, grid: tuple[int, int]) -> torch.Tensor:
     emb_col = sincos_1d(dim // 2, cols.flatten())  # [h*w, dim/2]
     emb_row = sincos_1d(dim // 2, rows.flatten())  # [h*w, dim/2]
     return torch.cat([emb_col, emb_row], dim=1)
+
+
+def sincos_3d(dim: int, grid: tuple[int, int, int]) -> torch.Tensor:
+    """Fixed 3D table for a (t, h, w) token grid (V-JEPA 1 style) -> [t*h*w, dim], tokens in (t, h, w)
+    row-major order.
+
+    Split (our choice, following V-JEPA 1's default non-uniform split): the first dim/2 dimensions encode
+    the frame, the next dim/4 the row, the last dim/4 the column, each a ``sincos_1d`` block (so ``dim``
+    must be divisible by 8). Tokens of the same frame share the first dim/2 values.
+    """
+    if not isinstance(dim, int) or isinstance(dim, bool) or dim <= 0 or dim % 8:
+        raise ValueError(f"3D sin-cos embedding needs a positive dim divisible by 8, got dim={dim!r}")
+    if not (isinstance(grid, (tuple, list)) and len(grid) == 3
+            and all(isinstance(g, int) and not isinstance(g, bool) and g > 0 for g in grid)):
+        raise ValueError(f"grid must be (t, h, w) with positive ints, received {grid!r}")
+    t, h, w = grid
+    frames, rows, cols = torch.meshgrid(torch.arange(t), torch.arange(h), torch.arange(w), indexing="ij")
+    return torch.cat([sincos_1d(dim // 2, frames.flatten()),  # [N, dim/2]
+                      sincos_1d(dim // 4, rows.flatten()),  # [N, dim/4]
+                      sincos_1d(dim // 4, cols.flatten())], dim=1)  # [N, dim/4]
