@@ -220,8 +220,9 @@ def make_balls(
 
 
 def videos_to_float(videos: torch.Tensor) -> torch.Tensor:
-    """uint8 [B, T, H, W, 3] (or [T, H, W, 3]) -> float32 [B, T, C=3, H, W] (or [T, C, H, W]) in [0, 1]."""
+    """uint8 [B, T, H, W, 3] (or [T, H, W, 3]) -> float32 [B, C=3, T, H, W] (or [C, T, H, W]) in [0, 1],
+    the clip layout of the video models (as in V-JEPA)."""
     if videos.dtype != torch.uint8 or videos.ndim not in (4, 5) or videos.shape[-1] != 3:
         raise ValueError(f"videos: expected uint8 [B, T, H, W, 3] or [T, H, W, 3], "
                          f"received {videos.dtype} {tuple(videos.shape)}")
-    return videos.movedim(-1, -3).float().div(255.0)
+    return videos.movedim(-1, -4).float().div(255.0)  # channels in front of time

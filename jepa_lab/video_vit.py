@@ -15,12 +15,14 @@ Shapes: B batch, C channels, T frames, H=W pixels, t/h/w token grid, N tokens, D
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 from einops import rearrange
 from torch import nn
 
 from .masks import gather_tokens
+from .rope import LAYOUTS, apply_rope_3d, grid_positions
 from .vit import Block, ViTConfig, init_transformer_
 
 POS_KINDS = ("sincos", "rope")
@@ -35,7 +37,8 @@ class VideoViTConfig(ViTConfig):
     num_frames: int = 8
     tubelet_size: int = 2
     pos: str = "rope"
-    rope_layout: str = "repeat"  # the released V-JEPA 2 weights' layout (see rope.py)
+    # "interleave": a true rotation, for new training; "repeat": the released V-JEPA 2 weights' layout (rope.py)
+    rope_layout: str = "interleave"
 
     def __post_init__(self):
         super().__post_init__()
@@ -43,6 +46,8 @@ class VideoViTConfig(ViTConfig):
             raise ValueError(f"num_frames={self.num_frames} must be divisible by tubelet_size={self.tubelet_size}")
         if self.pos not in POS_KINDS:
             raise ValueError(f"pos must be one of {POS_KINDS}, got {self.pos!r}")
+        if self.rope_layout not in LAYOUTS:
+            raise ValueError(f"rope_layout must be one of {LAYOUTS}, got {self.rope_layout!r}")
 
     @property
     def grid(self) -> tuple[int, int, int]:
@@ -66,7 +71,7 @@ class VideoViTConfig(ViTConfig):
         return VIDEO_VIT_PRESETS[name]
 
 
-_PAPER = dict(img_size=256, patch_size=16, num_frames=16, tubelet_size=2, pos="rope")
+_PAPER = dict(img_size=256, patch_size=16, num_frames=16, tubelet_size=2, pos="rope", rope_layout="repeat")
 VIDEO_VIT_PRESETS: dict[str, VideoViTConfig] = {
     "tiny": VideoViTConfig(),
     # V-JEPA 2's encoders (16 frames at 256 px for pretraining); ViT-g has 22 heads of 64 dims.
@@ -87,12 +92,6 @@ class TubeletEmbed(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.proj(x)  # [B, D, t, h, w]
         return rearrange(x, "b d t h w -> b (t h w) d")  # tokens row-major over (t, h, w)
-
-
-def grid_positions(grid: tuple[int, int, int]) -> torch.Tensor:
-    """Integer (frame, row, column) index of every token of a (t, h, w) grid -> [N, 3], row-major."""
-    axes = [torch.arange(n) for n in grid]
-    return torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, 3)  # [t*h*w, 3]
 
 
 class VideoViT(nn.Module):
@@ -135,10 +134,6 @@ class VideoViT(nn.Module):
         """The RoPE function for the kept tokens (or None for sin-cos models)."""
         if self.cfg.pos != "rope":
             return None
-        from functools import partial
-
-        from .rope import apply_rope_3d
-
         pos = self.positions[None] if keep is None else self.positions[keep]  # [1 or B, N or K, 3]
         return partial(apply_rope_3d, positions=pos, layout=self.cfg.rope_layout)
 

@@ -29,7 +29,8 @@ def test_shapes_and_dtypes(balls):
     assert torch.equal(~torch.isnan(f["radius"]), present)
     assert f["direction"].max() < CFG.n_direction_bins and f["speed"].max() < CFG.n_speed_bins
     x = videos_to_float(videos)
-    assert x.shape == (B, T, 3, S, S) and x.dtype == torch.float32 and 0 <= x.min() and x.max() <= 1
+    assert x.shape == (B, 3, T, S, S) and x.dtype == torch.float32 and 0 <= x.min() and x.max() <= 1
+    torch.testing.assert_close(x[0, :, 1], videos[0, 1].permute(2, 0, 1).float() / 255)  # frame 1, [C, H, W]
 
 
 def test_deterministic_by_seed():

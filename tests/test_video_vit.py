@@ -5,7 +5,8 @@ from dataclasses import replace
 import pytest
 import torch
 
-from jepa_lab.video_vit import VideoViT, VideoViTConfig, grid_positions
+from jepa_lab.rope import grid_positions
+from jepa_lab.video_vit import VideoViT, VideoViTConfig
 from jepa_lab.vit import count_parameters
 
 # Trainable parameters of the released V-JEPA 2 encoders (RoPE, no pos_embed), from the official modules.

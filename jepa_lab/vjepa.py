@@ -1,0 +1,118 @@
+"""V-JEPA: predict the embeddings of masked space-time regions of a clip from the visible rest.
+
+The I-JEPA recipe (ijepa.py) moved to video (Bardes et al., 2024; V-JEPA 2, 2025): a context encoder sees the
+tubelets outside the 3D masks, an EMA target encoder sees the whole clip, and a predictor fills in the masked
+tubelets' embeddings. The loss is L1 (not smooth-L1) against layer-normed target tokens. Two mask families are
+trained side by side in every step - short-range (8 small blocks) and long-range (2 large blocks), each block
+spanning the whole clip in time - each with its own mask token.
+
+Shapes: B batch, C channels, T frames, H=W pixels, N tokens, Nc context tokens, Nt target tokens, D width.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict, dataclass, replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import config_from_dict
+from .ema import ema_update_
+from .ijepa import IMAGENET_MEAN, IMAGENET_STD, OptimConfig
+from .masks import gather_tokens
+from .video_masks import VideoMaskBatch, VideoMaskConfig
+from .video_predictor import VideoPredictor, VideoPredictorConfig
+from .video_vit import VideoViT, VideoViTConfig
+
+
+@dataclass(frozen=True)
+class VJEPAConfig:
+    """Everything that defines a V-JEPA run. Presets: ``VJEPAConfig.preset(name)``."""
+
+    video: VideoViTConfig = VideoViTConfig()
+    predictor: VideoPredictorConfig = VideoPredictorConfig()
+    short_range: VideoMaskConfig = VideoMaskConfig(num_blocks=8, spatial_scale=(0.15, 0.15), min_keep=4)
+    long_range: VideoMaskConfig = VideoMaskConfig(num_blocks=2, spatial_scale=(0.7, 0.7), min_keep=4)
+    optim: OptimConfig = OptimConfig(ema=(0.998, 1.0))
+    seed: int = 0
+
+    @property
+    def mask_configs(self) -> tuple[VideoMaskConfig, VideoMaskConfig]:
+        return (self.short_range, self.long_range)
+
+    @staticmethod
+    def preset(name: str) -> "VJEPAConfig":
+        if name not in VJEPA_PRESETS:
+            raise ValueError(f"unknown V-JEPA preset {name!r}; expected one of {sorted(VJEPA_PRESETS)}")
+        return VJEPA_PRESETS[name]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "VJEPAConfig":
+        return config_from_dict(cls, d)
+
+
+def _paper(video: str) -> VJEPAConfig:
+    """A paper-size preset: V-JEPA 2 encoder, 384-wide 12-deep 12-head RoPE predictor, 10 mask tokens."""
+    masks = VideoMaskConfig.preset
+    return VJEPAConfig(video=VideoViTConfig.preset(video),
+                       predictor=VideoPredictorConfig(embed_dim=384, depth=12, num_heads=12, num_mask_tokens=10,
+                                                                rope_layout="repeat"),
+                       short_range=masks("short_range"), long_range=masks("long_range"),
+                       optim=replace(OptimConfig(), batch_size=3072, ema=(0.99925, 0.99925), weight_decay=(0.04, 0.04)))
+
+
+VJEPA_PRESETS: dict[str, VJEPAConfig] = {
+    "tiny": VJEPAConfig(),
+    "vit_l16": _paper("vit_l16"),
+    "vit_h16": _paper("vit_h16"),
+    "vit_g16": _paper("vit_g16"),
+}
+
+
+class VJEPA(nn.Module):
+    """Video context encoder + EMA target encoder + predictor. Verbs: ``encode``, ``targets``, ``predict``, ``loss``."""
+
+    def __init__(self, cfg: VJEPAConfig = VJEPAConfig()):
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = VideoViT(cfg.video)
+        self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
+        self.predictor = VideoPredictor(cfg.video.embed_dim, cfg.video.grid, cfg.predictor)
+        self.register_buffer("pixel_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1, 1), persistent=False)
+        self.register_buffer("pixel_std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1, 1), persistent=False)
+
+    def normalize(self, clips: torch.Tensor) -> torch.Tensor:
+        """clips [B, 3, T, H, W] in [0, 1] -> standardised clips (same shape)."""
+        self.target_encoder.check_input(clips)
+        return (clips - self.pixel_mean) / self.pixel_std
+
+    def encode(self, clips: torch.Tensor) -> torch.Tensor:
+        """Representation used downstream: target-encoder tokens of [0, 1] clips -> [B, N, D]."""
+        return self.target_encoder(self.normalize(clips))
+
+    @torch.no_grad()
+    def targets(self, clips: torch.Tensor, masks: VideoMaskBatch) -> torch.Tensor:
+        """Layer-normed target-encoder tokens at the masked positions -> [B, Nt, D] (no gradient)."""
+        h = self.target_encoder(self.normalize(clips))  # [B, N, D]
+        return gather_tokens(F.layer_norm(h, h.shape[-1:]), masks.targets)  # [B, Nt, D]
+
+    def predict(self, clips: torch.Tensor, masks: VideoMaskBatch, mask_index: int = 0) -> torch.Tensor:
+        """Encode the visible tubelets, predict the masked ones' embeddings -> [B, Nt, D]."""
+        z_ctx = self.encoder(self.normalize(clips), keep=masks.context)  # [B, Nc, D]
+        return self.predictor(z_ctx, masks.context, masks.targets, mask_index)
+
+    def loss(self, clips: torch.Tensor, masks: list[VideoMaskBatch] | tuple[VideoMaskBatch, ...]) -> torch.Tensor:
+        """Mean over mask families (family k uses mask token k) of the L1 between predictions and targets."""
+        if isinstance(masks, VideoMaskBatch):
+            masks = (masks,)
+        losses = [F.l1_loss(self.predict(clips, m, k), self.targets(clips, m)) for k, m in enumerate(masks)]
+        return torch.stack(losses).mean()
+
+    def update_target(self, momentum: float) -> None:
+        """EMA step: target <- momentum * target + (1 - momentum) * encoder."""
+        ema_update_(self.target_encoder, self.encoder, momentum)
