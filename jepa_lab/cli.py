@@ -4,7 +4,7 @@
                          [--ckpt-every K] [--export PATH]
     jepa-lab info [--preset NAME]
 
-``train`` runs :func:`jepa_lab.train.train_ijepa` on the preset's config, with ``--steps`` / ``--batch-size``
+``train`` runs :func:`jepa_lab.train.train` on the model's preset config, with ``--steps`` / ``--batch-size``
 overriding the preset's ``optim`` settings. Running the same command again on the same ``--out`` folder
 resumes from its ``last.pt``. ``info`` lists the presets and, for one preset, counts the parameters of its
 encoder and predictor without allocating them (the modules are built on PyTorch's ``meta`` device).
@@ -24,7 +24,7 @@ from typing import Sequence
 from . import __version__
 
 PROG = "jepa-lab"
-MODELS = ("ijepa",)
+MODELS = ("ijepa", "vjepa")
 DEFAULT_PRESET = "tiny"
 BIG_DATASET_BYTES = 2 * 1024**3  # warn before rendering a training set larger than this
 
@@ -44,10 +44,19 @@ def _int_at_least(low: int):
     return parse
 
 
-def _preset_names() -> list[str]:
+def _presets(model: str) -> dict:
+    """The named configs of one model."""
+    if model == "vjepa":
+        from .vjepa import VJEPA_PRESETS
+
+        return VJEPA_PRESETS
     from .ijepa import IJEPA_PRESETS
 
-    return list(IJEPA_PRESETS)
+    return IJEPA_PRESETS
+
+
+def _preset_names() -> list[str]:
+    return list(dict.fromkeys(name for model in MODELS for name in _presets(model)))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,18 +80,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--steps", type=_int_at_least(1), metavar="N",
                        help="total optimiser steps, counted from step 0 (default: the preset's)")
     train.add_argument("--batch-size", type=_int_at_least(1), metavar="B", help="images per step (default: the preset's)")
-    train.add_argument("--out", metavar="DIR", help="output folder (default: runs/ijepa-PRESET)")
+    train.add_argument("--out", metavar="DIR", help="output folder (default: runs/MODEL-PRESET)")
     train.add_argument("--no-resume", action="store_true",
                        help="start from step 0 even if DIR/last.pt exists (overwrites it and its log.csv)")
     train.add_argument("--ckpt-every", type=_int_at_least(1), default=500, metavar="K",
                        help="save DIR/last.pt every K steps, and at the end (default: %(default)s)")
     train.add_argument("--export", metavar="PATH",
                        help="after training, also write a stripped weights file (config + weights + losses + this "
-                       "command) that jepa_lab.train.load_ijepa loads")
+                       "command) that jepa_lab.train.load_model loads")
 
     info = sub.add_parser("info", help="list the presets; with --preset, count its parameters",
                           description="List the I-JEPA presets; with --preset, also count the parameters of its "
                           "encoder and predictor (built on the meta device: nothing is allocated).")
+    info.add_argument("--model", choices=MODELS, default="ijepa", help="whose presets: %(choices)s (default: %(default)s)")
     info.add_argument("--preset", choices=presets, help="preset to describe: %(choices)s")
     return parser
 
@@ -97,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         parser.error("expected a command: train or info (see jepa-lab --help)")
+    if args.preset is not None and args.preset not in _presets(args.model):
+        parser.error(f"{args.model} has no preset {args.preset!r}; expected one of {sorted(_presets(args.model))}")
     try:
         if args.command == "train":
             return _train(args, argv)
@@ -110,34 +122,34 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _train(args: argparse.Namespace, argv: list[str]) -> int:
-    from .ijepa import IJEPAConfig
-    from .train import export_weights, train_ijepa
+    from .train import export_weights, train
 
-    cfg = IJEPAConfig.preset(args.preset)
+    cfg = _presets(args.model)[args.preset]
     overrides = {}
     if args.steps is not None:
         overrides["steps"] = args.steps
     if args.batch_size is not None:
         overrides["batch_size"] = args.batch_size
     cfg = replace(cfg, optim=replace(cfg.optim, **overrides))
-    out = Path(args.out if args.out else f"runs/ijepa-{args.preset}")
+    out = Path(args.out if args.out else f"runs/{args.model}-{args.preset}")
     ckpt, log = out / "last.pt", out / "log.csv"
     command = shlex.join([PROG, *argv])
 
-    _warn_if_big(cfg, args.preset)
+    if args.model == "ijepa":
+        _warn_if_big(cfg, args.preset)
     if args.no_resume and log.exists():
         log.unlink()  # starting over: the old log belongs to the checkpoint that is about to be replaced
     existed = ckpt.exists()
     resuming = existed and not args.no_resume
-    print(f"I-JEPA, preset {args.preset!r}: {cfg.optim.steps} steps, batch {cfg.optim.batch_size}, "
-          f"{cfg.data.num_images:,} {cfg.data.name} images of {cfg.vit.img_size}x{cfg.vit.img_size} px")
+    print(f"{args.model}, preset {args.preset!r}: {cfg.optim.steps} steps, batch {cfg.optim.batch_size}, "
+          f"training data: {cfg.data}")
     print(f"log:        {log}")
     note = " (resuming from it)" if resuming else " (starting over: --no-resume)" if existed else ""
     print(f"checkpoint: {ckpt}{note}, saved every {args.ckpt_every} steps")
     sys.stdout.flush()
 
     try:
-        result = train_ijepa(cfg, out, resume=not args.no_resume, ckpt_every=args.ckpt_every,
+        result = train(cfg, out, resume=not args.no_resume, ckpt_every=args.ckpt_every,
                              progress=sys.stderr.isatty())
     except KeyboardInterrupt:
         print(f"\ninterrupted; {ckpt} holds the last saved step - run the same command to resume", file=sys.stderr)
@@ -160,7 +172,7 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
             metrics |= {"train_seconds": result.seconds, "train_steps_per_second": result.steps_per_second,
                         "timed_steps": result.steps_run}
         path = export_weights(result.checkpoint, args.export, metrics=metrics, command=command)
-        print(f"exported weights to {path} (load with jepa_lab.train.load_ijepa)")
+        print(f"exported weights to {path} (load with jepa_lab.train.load_model)")
     return 0
 
 
@@ -177,9 +189,9 @@ def _warn_if_big(cfg, preset: str) -> None:
 
 
 def _describe(name: str, cfg) -> str:
-    v, p, o = cfg.vit, cfg.predictor, cfg.optim
-    h, w = v.grid
-    return (f"{name:<8} {v.img_size} px, patch {v.patch_size} ({h}x{w} grid); encoder {v.embed_dim} wide x {v.depth} "
+    v, p, o = getattr(cfg, "vit", None) or cfg.video, cfg.predictor, cfg.optim
+    grid = "x".join(str(g) for g in v.grid)
+    return (f"{name:<8} {v.img_size} px, patch {v.patch_size} ({grid} grid); encoder {v.embed_dim} wide x {v.depth} "
             f"blocks, {v.num_heads} heads; predictor {p.embed_dim} wide x {p.depth} blocks; "
             f"{o.steps:,} steps x batch {o.batch_size}")
 
@@ -187,22 +199,21 @@ def _describe(name: str, cfg) -> str:
 def _info(args: argparse.Namespace) -> int:
     import torch
 
-    from .ijepa import IJEPA_PRESETS
-    from .predictor import Predictor
-    from .vit import VisionTransformer, count_parameters
+    from .train import RECIPES
+    from .vit import count_parameters
 
+    presets = _presets(args.model)
     if args.preset is None:
-        print("I-JEPA presets (jepa-lab train ijepa --preset NAME; jepa-lab info --preset NAME for sizes):")
-        for name in IJEPA_PRESETS:
-            print("  " + _describe(name, IJEPA_PRESETS[name]))
+        print(f"{args.model} presets (jepa-lab train {args.model} --preset NAME; "
+              f"jepa-lab info --model {args.model} --preset NAME for sizes):")
+        for name in presets:
+            print("  " + _describe(name, presets[name]))
         return 0
-
-    cfg = IJEPA_PRESETS[args.preset]
+    cfg = presets[args.preset]
     print(_describe(args.preset, cfg))
     with torch.device("meta"):  # shapes only: no memory is allocated, no weights initialised
-        encoder = VisionTransformer(cfg.vit)
-        predictor = Predictor(cfg.vit.embed_dim, cfg.vit.grid, cfg.predictor)
-    rows = [("encoder", encoder), ("predictor", predictor)]
+        model = RECIPES[args.model].model(cfg)
+    rows = [("encoder", model.encoder), ("predictor", model.predictor)]
     width = max(len(f"{count_parameters(m, trainable_only=False):,}") for _, m in rows)
     print("parameters (trained; the fixed sin-cos position tables counted apart):")
     for label, module in rows:

@@ -1,6 +1,7 @@
-"""Training I-JEPA: the loop, its schedules, the loss log and resumable checkpoints.
+"""Training a JEPA: the loop, its schedules, the loss log and resumable checkpoints.
 
-``train_ijepa(cfg, out_dir)`` is what ``jepa-lab train ijepa --preset tiny`` runs. It writes
+One loop serves every method; a ``Recipe`` says what differs (model class, training data, how masks are
+drawn). ``train(cfg, out_dir)`` is what ``jepa-lab train ijepa|vjepa --preset tiny`` runs. It writes
 ``out_dir/log.csv`` (one line per step) and ``out_dir/last.pt`` (model, EMA target, optimiser, step, RNG
 state and config) every ``ckpt_every`` steps and at the end; running it again on the same ``out_dir``
 resumes from ``last.pt``.
@@ -13,6 +14,7 @@ import math
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import torch
 from tqdm.auto import tqdm
@@ -21,7 +23,10 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .ema import momentum_at
 from .ijepa import IJEPA, IJEPAConfig
 from .masks import sample_multiblock
+from .physics import make_balls, videos_to_float
 from .shapes import make_shapes
+from .video_masks import sample_video_masks
+from .vjepa import VJEPA, VJEPAConfig
 
 CKPT_KIND = "jepa_lab.ijepa"
 LOG_HEADER = ["step", "loss", "lr", "ema_momentum", "seconds"]
@@ -40,7 +45,7 @@ def lr_at(step: int, cfg) -> float:
     return cosine(step - cfg.warmup_steps, cfg.steps - cfg.warmup_steps, cfg.lr, cfg.final_lr)
 
 
-def make_optimizer(model: IJEPA, cfg) -> torch.optim.AdamW:
+def make_optimizer(model, cfg) -> torch.optim.AdamW:
     """AdamW over encoder + predictor (never the target encoder); no weight decay on biases and norms."""
     params = [p for name, p in model.named_parameters() if p.requires_grad and not name.startswith("target_encoder")]
     decay = [p for p in params if p.ndim >= 2]
@@ -57,9 +62,47 @@ def training_images(cfg: IJEPAConfig) -> torch.Tensor:
     return images
 
 
+def training_clips(cfg: VJEPAConfig) -> torch.Tensor:
+    """The training clips of the config: [num_clips, 3, T, H, W] in [0, 1], deterministic from its seed."""
+    if cfg.data.name != "balls":
+        raise ValueError(f"unknown training data {cfg.data.name!r}; expected 'balls'")
+    videos, _ = make_balls(cfg.data.num_clips, cfg.balls_config(), seed=cfg.data.seed)
+    return videos_to_float(videos)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What differs between the methods the trainer runs."""
+
+    name: str  # progress-bar label
+    kind: str  # checkpoint kind
+    config: type  # frozen config class with from_dict / to_dict
+    model: type  # nn.Module with .loss(inputs, masks) and .update_target(momentum)
+    data: Callable  # cfg -> all training inputs [num, ...]
+    masks: Callable  # (cfg, batch_size, generator) -> the masks model.loss takes
+
+
+RECIPES: dict[str, Recipe] = {
+    "ijepa": Recipe("I-JEPA", CKPT_KIND, IJEPAConfig, IJEPA, training_images,
+                    lambda cfg, b, gen: sample_multiblock(cfg.vit.grid, b, cfg.masks, generator=gen)),
+    "vjepa": Recipe("V-JEPA", "jepa_lab.vjepa", VJEPAConfig, VJEPA, training_clips,
+                    lambda cfg, b, gen: [sample_video_masks(cfg.video.grid, b, m, generator=gen)
+                                         for m in cfg.mask_configs]),
+}
+
+
+def recipe_for(cfg) -> Recipe:
+    """The recipe of a config object (by its class)."""
+    for recipe in RECIPES.values():
+        if isinstance(cfg, recipe.config):
+            return recipe
+    raise ValueError(f"no training recipe for {type(cfg).__name__}; expected one of "
+                     f"{[r.config.__name__ for r in RECIPES.values()]}")
+
+
 @dataclass
 class TrainResult:
-    model: IJEPA
+    model: torch.nn.Module
     losses: list[float]
     seconds: float
     steps_run: int
@@ -73,21 +116,22 @@ class TrainResult:
 class _State:
     """Everything that changes during training and must survive a resume."""
 
-    def __init__(self, cfg: IJEPAConfig):
+    def __init__(self, cfg):
+        self.recipe = recipe_for(cfg)
         torch.manual_seed(cfg.seed)
-        self.model = IJEPA(cfg)
+        self.model = self.recipe.model(cfg)
         self.opt = make_optimizer(self.model, cfg.optim)
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.step = 0
         self.losses: list[float] = []
 
-    def payload(self, cfg: IJEPAConfig) -> dict:
-        return {"kind": CKPT_KIND, "config": cfg.to_dict(), "model": self.model.state_dict(),
+    def payload(self, cfg) -> dict:
+        return {"kind": self.recipe.kind, "config": cfg.to_dict(), "model": self.model.state_dict(),
                 "optimizer": self.opt.state_dict(), "step": self.step, "losses": list(self.losses),
                 "generator": self.gen.get_state(), "torch_rng": torch.get_rng_state()}
 
-    def restore(self, ckpt: dict, cfg: IJEPAConfig, path: Path) -> None:
-        saved = IJEPAConfig.from_dict(ckpt["config"])
+    def restore(self, ckpt: dict, cfg, path: Path) -> None:
+        saved = self.recipe.config.from_dict(ckpt["config"])
         if replace(saved, optim=cfg.optim) != cfg:
             raise ValueError(f"{path} was written by a run with a different model/data config; "
                              "train into a new --out folder or pass --no-resume to start over")
@@ -98,15 +142,16 @@ class _State:
         torch.set_rng_state(ckpt["torch_rng"])
 
 
-def train_ijepa(cfg: IJEPAConfig, out_dir: str | Path, resume: bool = True, ckpt_every: int = 500,
-                progress: bool = True, images: torch.Tensor | None = None) -> TrainResult:
-    """Train (or resume training) an I-JEPA; returns the model, per-step losses and timing."""
+def train(cfg, out_dir: str | Path, resume: bool = True, ckpt_every: int = 500, progress: bool = True,
+          data: torch.Tensor | None = None) -> TrainResult:
+    """Train (or resume training) the method of ``cfg`` (an IJEPAConfig or VJEPAConfig); returns the model,
+    per-step losses and timing. ``data`` replaces the config's training set (e.g. a few images in tests)."""
     out_dir = Path(out_dir)
     ckpt_path = out_dir / "last.pt"
     state = _State(cfg)
     if resume and ckpt_path.exists():
-        state.restore(load_checkpoint(ckpt_path, CKPT_KIND), cfg, ckpt_path)
-    images = training_images(cfg) if images is None else images
+        state.restore(load_checkpoint(ckpt_path, state.recipe.kind), cfg, ckpt_path)
+    images = state.recipe.data(cfg) if data is None else data
     out_dir.mkdir(parents=True, exist_ok=True)
     start_step, t0 = state.step, time.perf_counter()
     kept = _log_rows_before(out_dir / "log.csv", start_step)  # rows the checkpoint covers; later ones are redone
@@ -114,7 +159,7 @@ def train_ijepa(cfg: IJEPAConfig, out_dir: str | Path, resume: bool = True, ckpt
         log = csv.writer(log_file)
         log.writerows([LOG_HEADER, *kept])
         bar = tqdm(range(start_step, cfg.optim.steps), initial=start_step, total=cfg.optim.steps,
-                   desc="I-JEPA", disable=not progress)
+                   desc=state.recipe.name, disable=not progress)
         for step in bar:
             loss, lr, mom = train_step(state, images, step, cfg)
             log.writerow([step, f"{loss:.6f}", f"{lr:.3g}", f"{mom:.6f}", f"{time.perf_counter() - t0:.2f}"])
@@ -135,7 +180,13 @@ def _log_rows_before(path: Path, step: int) -> list[list[str]]:
         return [r for r in list(csv.reader(f))[1:] if r and r[0].isdigit() and int(r[0]) < step]
 
 
-def train_step(state: _State, images: torch.Tensor, step: int, cfg: IJEPAConfig) -> tuple[float, float, float]:
+def train_ijepa(cfg: IJEPAConfig, out_dir: str | Path, resume: bool = True, ckpt_every: int = 500,
+                progress: bool = True, images: torch.Tensor | None = None) -> TrainResult:
+    """``train`` for an I-JEPA config (``images`` replaces its training set)."""
+    return train(cfg, out_dir, resume, ckpt_every, progress, data=images)
+
+
+def train_step(state: _State, images: torch.Tensor, step: int, cfg) -> tuple[float, float, float]:
     """One optimiser step + EMA update; returns (loss, lr, ema momentum)."""
     o = cfg.optim
     lr, wd = lr_at(step, o), cosine(step, o.steps, *o.weight_decay)
@@ -145,7 +196,7 @@ def train_step(state: _State, images: torch.Tensor, step: int, cfg: IJEPAConfig)
         if i == 0:
             group["weight_decay"] = wd
     idx = torch.randint(len(images), (o.batch_size,), generator=state.gen)
-    masks = sample_multiblock(cfg.vit.grid, o.batch_size, cfg.masks, generator=state.gen)
+    masks = state.recipe.masks(cfg, o.batch_size, state.gen)
     loss = state.model.loss(images[idx], masks)
     state.opt.zero_grad(set_to_none=True)
     loss.backward()
@@ -158,17 +209,25 @@ def train_step(state: _State, images: torch.Tensor, step: int, cfg: IJEPAConfig)
     return state.losses[-1], lr, mom
 
 
-def load_ijepa(path: str | Path) -> IJEPA:
-    """Load a trained I-JEPA (a training ``last.pt`` or a shipped weights file) in eval mode."""
-    ckpt = load_checkpoint(path, CKPT_KIND)
-    model = IJEPA(IJEPAConfig.from_dict(ckpt["config"]))
+def load_model(path: str | Path, kind: str | None = None):
+    """Load a trained model of any method (a training ``last.pt`` or a shipped weights file) in eval mode."""
+    ckpt = load_checkpoint(path, kind)
+    recipe = next((r for r in RECIPES.values() if r.kind == ckpt["kind"]), None)
+    if recipe is None:
+        raise ValueError(f"{path} holds a {ckpt['kind']!r} checkpoint, which no training recipe knows")
+    model = recipe.model(recipe.config.from_dict(ckpt["config"]))
     model.load_state_dict(ckpt["model"])
     return model.eval()
 
 
+def load_ijepa(path: str | Path) -> IJEPA:
+    """Load a trained I-JEPA in eval mode (a clear error for any other kind of checkpoint)."""
+    return load_model(path, CKPT_KIND)
+
+
 def export_weights(checkpoint: str | Path, out: str | Path, metrics: dict | None = None, command: str = "") -> Path:
     """Strip a training checkpoint to what inference needs (config, model weights, step, metrics)."""
-    ckpt = load_checkpoint(checkpoint, CKPT_KIND)
-    keep = {"kind": CKPT_KIND, "config": ckpt["config"], "model": ckpt["model"], "step": ckpt["step"],
+    ckpt = load_checkpoint(checkpoint)
+    keep = {"kind": ckpt["kind"], "config": ckpt["config"], "model": ckpt["model"], "step": ckpt["step"],
             "losses": ckpt["losses"], "metrics": dict(metrics or {}), "command": command}
     return save_checkpoint(out, keep)

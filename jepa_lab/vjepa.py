@@ -28,6 +28,17 @@ from .video_vit import VideoViT, VideoViTConfig
 
 
 @dataclass(frozen=True)
+class VideoDataConfig:
+    """Training clips: ``balls`` (jepa_lab.physics: bouncing balls with known motion), generated from a seed."""
+
+    name: str = "balls"
+    num_clips: int = 2000
+    seed: int = 0
+    num_balls: tuple[int, int] = (1, 3)
+    occluder: float = 0.0
+
+
+@dataclass(frozen=True)
 class VJEPAConfig:
     """Everything that defines a V-JEPA run. Presets: ``VJEPAConfig.preset(name)``."""
 
@@ -36,11 +47,19 @@ class VJEPAConfig:
     short_range: VideoMaskConfig = VideoMaskConfig(num_blocks=8, spatial_scale=(0.15, 0.15), min_keep=4)
     long_range: VideoMaskConfig = VideoMaskConfig(num_blocks=2, spatial_scale=(0.7, 0.7), min_keep=4)
     optim: OptimConfig = OptimConfig(ema=(0.998, 1.0))
+    data: VideoDataConfig = VideoDataConfig()
     seed: int = 0
 
     @property
     def mask_configs(self) -> tuple[VideoMaskConfig, VideoMaskConfig]:
         return (self.short_range, self.long_range)
+
+    def balls_config(self):
+        """The ``BallsConfig`` of the training clips (probes draw held-out clips from the same one)."""
+        from .physics import BallsConfig
+
+        return BallsConfig(size=self.video.img_size, frames=self.video.num_frames,
+                           num_balls=self.data.num_balls, occluder=self.data.occluder)
 
     @staticmethod
     def preset(name: str) -> "VJEPAConfig":

@@ -80,7 +80,8 @@ def test_info_lists_presets(capsys):
         ([], "expected a command: train or info"),
         (["fly"], "invalid choice: 'fly'"),
         (["train"], "the following arguments are required: model"),
-        (["train", "vjepa"], "ijepa"),
+        (["train", "vjepa", "--preset", "vit_h14"], "vjepa has no preset 'vit_h14'"),
+        (["info", "--model", "ijepa", "--preset", "vit_l16"], "ijepa has no preset 'vit_l16'"),
         (["train", "ijepa", "--preset", "huge"], "'tiny'"),
         (["train", "ijepa", "--steps", "0"], "--steps: expected an integer >= 1, got 0"),
         (["train", "ijepa", "--steps", "ten"], "--steps: expected an integer >= 1, got 'ten'"),
@@ -117,3 +118,19 @@ def test_resuming_a_run_of_another_config_is_a_clean_error(tmp_path, capsys):
         main(["train", "ijepa", "--steps", "1", "--batch-size", "2", "--out", str(tmp_path)])
     assert exc.value.code == 2
     assert "different model/data config" in capsys.readouterr().err
+
+
+def test_train_vjepa_runs_and_exports_a_loadable_model(tmp_path):
+    from jepa_lab.train import load_model
+    from jepa_lab.vjepa import VJEPA
+
+    out, export = tmp_path / "run", tmp_path / "vjepa.pt"
+    assert main(["train", "vjepa", "--steps", "2", "--batch-size", "4", "--out", str(out), "--export", str(export)]) == 0
+    assert (out / "last.pt").exists() and len((out / "log.csv").read_text().splitlines()) == 3  # header + 2 steps
+    model = load_model(export)
+    assert isinstance(model, VJEPA) and not model.training
+
+
+def test_info_counts_the_vjepa_encoder_exactly(capsys):
+    assert main(["info", "--model", "vjepa", "--preset", "vit_l16"]) == 0
+    assert "303,885,312" in capsys.readouterr().out
