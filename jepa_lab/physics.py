@@ -27,16 +27,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .shapes import _check_range
+
 _CHUNK = 256  # videos rendered per vectorised step (bounds peak memory: ~256 * T * H * W floats per array)
-
-
-def _check_range(name: str, rng, lo: float, hi: float) -> None:
-    ok = isinstance(rng, (tuple, list)) and len(rng) == 2
-    if ok:
-        a, b = float(rng[0]), float(rng[1])
-        ok = lo <= a <= b <= hi
-    if not ok:
-        raise ValueError(f"{name}: expected a pair (low, high) with {lo} <= low <= high <= {hi}, received {rng!r}")
 
 
 @dataclass(frozen=True)
