@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import fields, is_dataclass
+from dataclasses import asdict, fields, is_dataclass
 from typing import TypeVar, get_type_hints
 
 T = TypeVar("T")
@@ -28,3 +28,14 @@ def config_from_dict(cls: type[T], d: dict) -> T:
             value = tuple(value)
         kwargs[name] = value
     return cls(**kwargs)
+
+
+class DictRoundTrip:
+    """Mixin for frozen config dataclasses: ``to_dict`` for checkpoints, ``from_dict`` to rebuild."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        return config_from_dict(cls, d)

@@ -15,13 +15,13 @@ D encoder width.
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import config_from_dict
+from .config import DictRoundTrip
 from .ema import ema_update_
 from .masks import MaskBatch, MultiBlockConfig, gather_tokens
 from .predictor import Predictor, PredictorConfig
@@ -61,7 +61,7 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
-class IJEPAConfig:
+class IJEPAConfig(DictRoundTrip):
     """Everything that defines an I-JEPA run. Presets: ``IJEPAConfig.preset("tiny" | "vit_h14" | "vit_g16")``."""
 
     vit: ViTConfig = ViTConfig()
@@ -84,12 +84,6 @@ class IJEPAConfig:
         return ShapesConfig(size=self.vit.img_size, scale_range=self.data.scale_range,
                             light_background_prob=self.data.light_background_prob)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "IJEPAConfig":
-        return config_from_dict(cls, d)
 
 
 IJEPA_PRESETS: dict[str, IJEPAConfig] = {

@@ -22,31 +22,24 @@ import torch
 from torch import nn
 
 from .masks import gather_tokens
-from .rope import LAYOUTS, apply_rope_3d, grid_positions
-from .video_vit import POS_KINDS
+from .predictor import PredictorConfig
+from .rope import apply_rope_3d, grid_positions
+from .video_vit import check_positions
 from .vit import Block, init_transformer_
 
 
 @dataclass(frozen=True)
-class VideoPredictorConfig:
-    """V-JEPA 2's predictor is 384 wide, 12 deep, 12 heads, RoPE, 10 mask tokens."""
+class VideoPredictorConfig(PredictorConfig):
+    """The image predictor's settings plus mask tokens and positions.
+    V-JEPA 2's predictor is 384 wide, 12 deep, 12 heads, RoPE, 10 mask tokens."""
 
-    embed_dim: int = 64
-    depth: int = 3
-    num_heads: int = 4
-    mlp_ratio: float = 4.0
-    norm_eps: float = 1e-6
     num_mask_tokens: int = 2
     pos: str = "rope"
     rope_layout: str = "interleave"  # "repeat" for the released V-JEPA 2 weights (see rope.py)
 
     def __post_init__(self):
-        if self.embed_dim % self.num_heads:
-            raise ValueError(f"predictor embed_dim={self.embed_dim} must be divisible by num_heads={self.num_heads}")
-        if self.pos not in POS_KINDS:
-            raise ValueError(f"pos must be one of {POS_KINDS}, got {self.pos!r}")
-        if self.rope_layout not in LAYOUTS:
-            raise ValueError(f"rope_layout must be one of {LAYOUTS}, got {self.rope_layout!r}")
+        super().__post_init__()
+        check_positions(self.pos, self.rope_layout)
         if self.num_mask_tokens < 1:
             raise ValueError(f"num_mask_tokens must be >= 1, got {self.num_mask_tokens}")
 

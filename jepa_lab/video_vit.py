@@ -28,6 +28,14 @@ from .vit import Block, ViTConfig, init_transformer_
 POS_KINDS = ("sincos", "rope")
 
 
+def check_positions(pos: str, rope_layout: str) -> None:
+    """Validate the position settings shared by the video encoder and predictor configs."""
+    if pos not in POS_KINDS:
+        raise ValueError(f"pos must be one of {POS_KINDS}, got {pos!r}")
+    if rope_layout not in LAYOUTS:
+        raise ValueError(f"rope_layout must be one of {LAYOUTS}, got {rope_layout!r}")
+
+
 @dataclass(frozen=True)
 class VideoViTConfig(ViTConfig):
     """Video ViT hyper-parameters: the image ViT's, plus frames, tubelet size and the kind of positions.
@@ -44,10 +52,7 @@ class VideoViTConfig(ViTConfig):
         super().__post_init__()
         if self.num_frames % self.tubelet_size:
             raise ValueError(f"num_frames={self.num_frames} must be divisible by tubelet_size={self.tubelet_size}")
-        if self.pos not in POS_KINDS:
-            raise ValueError(f"pos must be one of {POS_KINDS}, got {self.pos!r}")
-        if self.rope_layout not in LAYOUTS:
-            raise ValueError(f"rope_layout must be one of {LAYOUTS}, got {self.rope_layout!r}")
+        check_positions(self.pos, self.rope_layout)
 
     @property
     def grid(self) -> tuple[int, int, int]:

@@ -12,13 +12,13 @@ Shapes: B batch, C channels, T frames, H=W pixels, N tokens, Nc context tokens, 
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import config_from_dict
+from .config import DictRoundTrip
 from .ema import ema_update_
 from .ijepa import IMAGENET_MEAN, IMAGENET_STD, OptimConfig
 from .masks import gather_tokens
@@ -39,7 +39,7 @@ class VideoDataConfig:
 
 
 @dataclass(frozen=True)
-class VJEPAConfig:
+class VJEPAConfig(DictRoundTrip):
     """Everything that defines a V-JEPA run. Presets: ``VJEPAConfig.preset(name)``."""
 
     video: VideoViTConfig = VideoViTConfig()
@@ -67,12 +67,6 @@ class VJEPAConfig:
             raise ValueError(f"unknown V-JEPA preset {name!r}; expected one of {sorted(VJEPA_PRESETS)}")
         return VJEPA_PRESETS[name]
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "VJEPAConfig":
-        return config_from_dict(cls, d)
 
 
 def _paper(video: str) -> VJEPAConfig:
