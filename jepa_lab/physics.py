@@ -48,6 +48,8 @@ class BallsConfig:
     saturation, value: HSV saturation / value of the ball colours (hues are random).
     n_direction_bins: bins of the 'direction' factor (first ball's initial direction of motion).
     n_speed_bins: equal bins over speed_range for the 'speed' factor.
+    noise: standard deviation of Gaussian pixel noise drawn afresh for every pixel of every frame (sensor
+        noise: unpredictable detail a JEPA can learn to ignore); 0 = clean videos.
     """
 
     size: int = 32
@@ -63,6 +65,7 @@ class BallsConfig:
     value: float = 0.95
     n_direction_bins: int = 8
     n_speed_bins: int = 2
+    noise: float = 0.0
 
     def __post_init__(self) -> None:
         if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 8:
@@ -91,6 +94,8 @@ class BallsConfig:
         for name in ("saturation", "value"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}: expected a value in [0, 1], received {getattr(self, name)!r}")
+        if not 0.0 <= self.noise <= 1.0:
+            raise ValueError(f"noise: expected a standard deviation in [0, 1], received {self.noise!r}")
         for name in ("n_direction_bins", "n_speed_bins"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
@@ -129,7 +134,7 @@ def make_balls(
     """Generate n bouncing-balls videos and their factors, deterministically from seed.
 
     Returns videos uint8 [B, T, H, W, 3] (channel-last, as written by ``jepa_lab.video_io.write_video``;
-    see ``videos_to_float`` for the float [B, T, C, H, W] model layout) and factors:
+    see ``videos_to_float`` for the float [B, C, T, H, W] model layout) and factors:
       'count' long [B]                 number of balls (uniform in cfg.num_balls)
       'positions' float [B, T, K, 2]   ball centres (x, y) in pixels; NaN for absent balls (k >= count)
       'velocities' float [B, T, K, 2]  pixels/frame, v[t] moves frame t to t + 1; NaN for absent balls
@@ -196,6 +201,8 @@ def make_balls(
         bar = (cols[None, :] >= occ_x[sl, None]) & (cols[None, :] < occ_x[sl, None] + cfg.occluder_width)
         bar &= occ[sl, None]  # [b, W]
         img = np.where(bar[:, None, None, :, None], occ_col, img)
+        if cfg.noise > 0:  # a generator per chunk, seeded by (seed, chunk start)
+            img = img + np.random.default_rng([seed, start]).normal(0.0, cfg.noise, img.shape).astype(f32)
         videos[sl] = np.round(np.clip(img, 0.0, 1.0) * 255.0).astype(np.uint8)
 
     nan = np.float32(np.nan)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-SHIPPED = {"ijepa_tiny": "ijepa_tiny.pt"}
+SHIPPED = {"ijepa_tiny": "ijepa_tiny.pt", "vjepa_tiny": "vjepa_tiny.pt"}
 
 
 def pretrained_path(name: str = "ijepa_tiny") -> Path:
@@ -26,7 +26,8 @@ def pretrained_path(name: str = "ijepa_tiny") -> Path:
 
 
 def load_pretrained(name: str = "ijepa_tiny"):
-    """The shipped model in eval mode, e.g. ``load_pretrained("ijepa_tiny")`` -> ``IJEPA``."""
-    from .train import load_ijepa
+    """The shipped model in eval mode: ``load_pretrained("ijepa_tiny")`` -> ``IJEPA``,
+    ``load_pretrained("vjepa_tiny")`` -> ``VJEPA``."""
+    from .train import load_model
 
-    return load_ijepa(pretrained_path(name))
+    return load_model(pretrained_path(name), f"jepa_lab.{name.split('_')[0]}")

@@ -23,9 +23,8 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .ema import momentum_at
 from .ijepa import IJEPA, IJEPAConfig
 from .masks import sample_multiblock
-from .physics import make_balls, videos_to_float
+from .physics import make_balls
 from .shapes import make_shapes
-from .video_masks import sample_video_masks
 from .vjepa import VJEPA, VJEPAConfig
 
 CKPT_KIND = "jepa_lab.ijepa"
@@ -63,11 +62,12 @@ def training_images(cfg: IJEPAConfig) -> torch.Tensor:
 
 
 def training_clips(cfg: VJEPAConfig) -> torch.Tensor:
-    """The training clips of the config: [num_clips, 3, T, H, W] in [0, 1], deterministic from its seed."""
+    """The training clips of the config: uint8 [num_clips, 3, T, H, W] (a quarter of the memory of floats;
+    ``train_step`` scales each batch to [0, 1]), deterministic from its seed."""
     if cfg.data.name != "balls":
         raise ValueError(f"unknown training data {cfg.data.name!r}; expected 'balls'")
     videos, _ = make_balls(cfg.data.num_clips, cfg.balls_config(), seed=cfg.data.seed)
-    return videos_to_float(videos)
+    return videos.movedim(-1, 1)  # [N, T, H, W, 3] -> [N, 3, T, H, W]
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,7 @@ RECIPES: dict[str, Recipe] = {
     "ijepa": Recipe("I-JEPA", CKPT_KIND, IJEPAConfig, IJEPA, training_images,
                     lambda cfg, b, gen: sample_multiblock(cfg.vit.grid, b, cfg.masks, generator=gen)),
     "vjepa": Recipe("V-JEPA", "jepa_lab.vjepa", VJEPAConfig, VJEPA, training_clips,
-                    lambda cfg, b, gen: [sample_video_masks(cfg.video.grid, b, m, generator=gen)
-                                         for m in cfg.mask_configs]),
+                    lambda cfg, b, gen: cfg.sample_masks(b, gen)),
 }
 
 
@@ -197,7 +196,10 @@ def train_step(state: _State, images: torch.Tensor, step: int, cfg) -> tuple[flo
             group["weight_decay"] = wd
     idx = torch.randint(len(images), (o.batch_size,), generator=state.gen)
     masks = state.recipe.masks(cfg, o.batch_size, state.gen)
-    loss = state.model.loss(images[idx], masks)
+    batch = images[idx]
+    if batch.dtype == torch.uint8:  # stored compactly; the models take floats in [0, 1]
+        batch = batch.float().div(255.0)
+    loss = state.model.loss(batch, masks)
     state.opt.zero_grad(set_to_none=True)
     loss.backward()
     if o.grad_clip:

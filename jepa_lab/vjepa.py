@@ -22,7 +22,7 @@ from .config import DictRoundTrip
 from .ema import ema_update_
 from .ijepa import IMAGENET_MEAN, IMAGENET_STD, OptimConfig
 from .masks import gather_tokens
-from .video_masks import VideoMaskBatch, VideoMaskConfig
+from .video_masks import VideoMaskBatch, VideoMaskConfig, future_mask, sample_video_masks
 from .video_predictor import VideoPredictor, VideoPredictorConfig
 from .video_vit import VideoViT, VideoViTConfig
 
@@ -36,6 +36,8 @@ class VideoDataConfig:
     seed: int = 0
     num_balls: tuple[int, int] = (1, 3)
     occluder: float = 0.0
+    speed_range: tuple[float, float] = (0.75, 2.0)
+    noise: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -48,18 +50,39 @@ class VJEPAConfig(DictRoundTrip):
     long_range: VideoMaskConfig = VideoMaskConfig(num_blocks=2, spatial_scale=(0.7, 0.7), min_keep=4)
     optim: OptimConfig = OptimConfig(ema=(0.998, 1.0))
     data: VideoDataConfig = VideoDataConfig()
+    future_context: int = 0
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        t = self.video.grid[0]
+        fc = self.future_context
+        if isinstance(fc, bool) or not isinstance(fc, int) or not 0 <= fc < t:
+            raise ValueError(f"future_context: expected an int in [0, {t - 1}] (0 = off; token-frames of context "
+                             f"for the causal future family, grid has {t}), received {fc!r}")
+        families = 2 + (fc > 0)
+        if self.predictor.num_mask_tokens < families:
+            raise ValueError(f"predictor.num_mask_tokens: expected >= {families} (one per mask family), "
+                             f"received {self.predictor.num_mask_tokens}")
 
     @property
     def mask_configs(self) -> tuple[VideoMaskConfig, VideoMaskConfig]:
         return (self.short_range, self.long_range)
+
+    def sample_masks(self, batch_size: int, generator: torch.Generator | None = None) -> list[VideoMaskBatch]:
+        """The masks of one training step: short-range, long-range and (if ``future_context``) the causal
+        future mask (context = the first ``future_context`` token-frames, targets = the rest)."""
+        masks = [sample_video_masks(self.video.grid, batch_size, m, generator=generator) for m in self.mask_configs]
+        if self.future_context:
+            masks.append(future_mask(self.video.grid, batch_size, self.future_context))
+        return masks
 
     def balls_config(self):
         """The ``BallsConfig`` of the training clips (probes draw held-out clips from the same one)."""
         from .physics import BallsConfig
 
         return BallsConfig(size=self.video.img_size, frames=self.video.num_frames,
-                           num_balls=self.data.num_balls, occluder=self.data.occluder)
+                           num_balls=self.data.num_balls, occluder=self.data.occluder,
+                           speed_range=self.data.speed_range, noise=self.data.noise)
 
     @staticmethod
     def preset(name: str) -> "VJEPAConfig":

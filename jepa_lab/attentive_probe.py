@@ -1,0 +1,153 @@
+"""Attentive probe: a learned query attends over a frozen encoder's tokens, then a linear classifier.
+
+Mean pooling throws away *where* and *when* each token sits, and motion lives exactly there: the mean of a clip's
+tokens says little about which way a ball moved. V-JEPA therefore evaluates frozen video features with an
+attentive probe: one learned query vector cross-attends over all N tokens of a clip and the pooled vector goes
+through a linear layer. Only the probe is trained; the encoder stays frozen (features are extracted once).
+
+The probe can add learned positions to the tokens (``positions``): ``"time"`` (default) learns one vector per
+token-frame, so the read-out knows which tokens come earlier and which later - an image encoder applied frame by
+frame gets the frame order it cannot see by itself; ``"slot"`` learns one per token slot (time and space);
+``"none"`` reads the tokens as they are.
+
+Shapes: B batch, N tokens, D width, K classes, T frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import math
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import nn
+from tqdm.auto import tqdm
+
+
+POSITIONS = ("none", "time", "slot")
+
+
+class AttentiveProbe(nn.Module):
+    """tokens [B, N, D] -> logits [B, K]: layer norm (+ learned positions), one learned query cross-attends
+    (residual + MLP, a transformer cross-attention block), then a linear classifier."""
+
+    def __init__(self, dim: int, num_tokens: int, num_classes: int, num_heads: int = 4, positions: str = "time",
+                 num_times: int = 1):
+        super().__init__()
+        if dim % num_heads:
+            raise ValueError(f"dim {dim} must be divisible by num_heads {num_heads}")
+        if positions not in POSITIONS:
+            raise ValueError(f"positions: expected one of {POSITIONS}, received {positions!r}")
+        if num_times < 1 or num_tokens % num_times:
+            raise ValueError(f"num_times: expected a divisor of num_tokens={num_tokens}, received {num_times}")
+        self.num_tokens, self.num_times, self.positions = num_tokens, num_times, positions
+        self.norm = nn.LayerNorm(dim)
+        slots = {"none": 0, "time": num_times, "slot": num_tokens}[positions]
+        self.pos = nn.Parameter(torch.randn(1, slots, dim) * 0.02)
+        self.query = nn.Parameter(torch.randn(1, 1, dim))
+        self.attn = nn.MultiheadAttention(dim, num_heads, batch_first=True)
+        self.mlp = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
+        self.out_norm = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, num_classes)
+
+    def pool(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """tokens [B, N, D] -> pooled [B, D] and attention weights [B, N] (averaged over heads)."""
+        if tokens.ndim != 3 or tokens.shape[1] != self.num_tokens:
+            raise ValueError(f"tokens: expected [B, {self.num_tokens}, D], received {tuple(tokens.shape)}")
+        kv = self.norm(tokens)  # [B, N, D]
+        if self.positions == "slot":
+            kv = kv + self.pos
+        elif self.positions == "time":  # tokens are time-major: N = num_times * (tokens per time)
+            kv = kv + self.pos.repeat_interleave(self.num_tokens // self.num_times, dim=1)
+        q = self.query.expand(len(tokens), -1, -1)  # [B, 1, D]
+        pooled, weights = self.attn(q, kv, kv, need_weights=True)  # [B, 1, D], [B, 1, N]
+        x = q[:, 0] + pooled[:, 0]  # [B, D]: a cross-attention block, as in V-JEPA's attentive pooler
+        return x + self.mlp(x), weights[:, 0]
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.head(self.out_norm(self.pool(tokens)[0]))
+
+
+@dataclass(frozen=True)
+class ProbeTraining:
+    """How an attentive probe is fitted (AdamW, cosine learning rate, fixed number of epochs, seeded)."""
+
+    epochs: int = 40
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.05
+    num_heads: int = 4
+    positions: str = "time"
+    seed: int = 0
+
+
+@torch.no_grad()
+def extract_tokens(encode: Callable[[torch.Tensor], torch.Tensor], inputs: torch.Tensor,
+                   batch_size: int = 128) -> torch.Tensor:
+    """Frozen token features: ``encode`` maps inputs [b, ...] -> tokens [b, N, D]; returns [B, N, D]."""
+    return torch.cat([encode(chunk) for chunk in inputs.split(batch_size)])
+
+
+def frame_by_frame(encode_image: Callable[[torch.Tensor], torch.Tensor],
+                   pool: int = 1) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Turn an image encoder (images [b, C, H, W] -> [b, n, D], n = g*g tokens) into a clip encoder: clips
+    [B, C, T, H, W] -> [B, T*n', D], frame after frame (how image models are compared with video models).
+    ``pool`` > 1 averages pool x pool neighbouring tokens (n' = n / pool^2), e.g. to match a video model's
+    coarser patch grid and keep the probe's cost down."""
+
+    def encode(clips: torch.Tensor) -> torch.Tensor:
+        B, C, T, H, W = clips.shape
+        frames = rearrange(clips, "b c t h w -> (b t) c h w")  # [B*T, C, H, W]
+        tokens = encode_image(frames)  # [B*T, n, D]
+        if pool > 1:
+            g = math.isqrt(tokens.shape[1])
+            maps = rearrange(tokens, "bt (h w) d -> bt d h w", h=g, w=g)  # [B*T, D, g, g]
+            tokens = rearrange(F.avg_pool2d(maps, pool), "bt d h w -> bt (h w) d")  # [B*T, n', D]
+        return rearrange(tokens, "(b t) n d -> b (t n) d", b=B, t=T)  # [B, T*n', D]
+
+    return encode
+
+
+def fit_attentive_probe(train_tokens: torch.Tensor, train_labels: torch.Tensor,
+                        cfg: ProbeTraining = ProbeTraining(), num_times: int = 1,
+                        progress: bool = False) -> AttentiveProbe:
+    """Train an ``AttentiveProbe`` on frozen tokens [B, N, D] (time-major, ``num_times`` token-frames) with
+    integer labels [B] (cross-entropy)."""
+    if train_tokens.ndim != 3 or train_labels.shape != train_tokens.shape[:1]:
+        raise ValueError(f"expected tokens [B, N, D] and labels [B], received {tuple(train_tokens.shape)} "
+                         f"and {tuple(train_labels.shape)}")
+    gen = torch.Generator().manual_seed(cfg.seed)
+    with torch.random.fork_rng():
+        torch.manual_seed(cfg.seed)
+        probe = AttentiveProbe(train_tokens.shape[2], train_tokens.shape[1], int(train_labels.max()) + 1,
+                               cfg.num_heads, cfg.positions, num_times)
+    opt = torch.optim.AdamW(probe.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = -(-len(train_tokens) // cfg.batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch,
+                                                pct_start=0.1)
+    labels = train_labels.long()
+    for _ in tqdm(range(cfg.epochs), desc="attentive probe", unit="epoch", disable=not progress):
+        for idx in torch.randperm(len(train_tokens), generator=gen).split(cfg.batch_size):
+            loss = F.cross_entropy(probe(train_tokens[idx]), labels[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+    return probe.eval()
+
+
+@torch.no_grad()
+def probe_accuracy(probe: AttentiveProbe, tokens: torch.Tensor, labels: torch.Tensor) -> float:
+    """Held-out accuracy of a fitted probe on tokens [B, N, D] with labels [B]."""
+    preds = torch.cat([probe(chunk).argmax(1) for chunk in tokens.split(512)])
+    return (preds == labels.long()).float().mean().item()
+
+
+def attentive_probe(train_tokens: torch.Tensor, train_labels: torch.Tensor, test_tokens: torch.Tensor,
+                    test_labels: torch.Tensor, cfg: ProbeTraining = ProbeTraining(), num_times: int = 1,
+                    progress: bool = False) -> float:
+    """Fit on the train split, return accuracy on the test split."""
+    probe = fit_attentive_probe(train_tokens, train_labels, cfg, num_times, progress)
+    return probe_accuracy(probe, test_tokens, test_labels)
