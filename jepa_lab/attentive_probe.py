@@ -45,9 +45,11 @@ class AttentiveProbe(nn.Module):
         self.num_tokens, self.num_times, self.positions = num_tokens, num_times, positions
         self.norm = nn.LayerNorm(dim)
         slots = {"none": 0, "time": num_times, "slot": num_tokens}[positions]
-        self.pos = nn.Parameter(torch.randn(1, slots, dim) * 0.02)
+        self.pos = nn.Parameter(torch.randn(1, slots, dim) * 0.5)
         self.query = nn.Parameter(torch.randn(1, 1, dim))
-        self.attn = nn.MultiheadAttention(dim, num_heads, batch_first=True)
+        self.num_heads = num_heads
+        self.to_k, self.to_v = nn.Linear(dim, dim), nn.Linear(dim, dim)
+        self.proj = nn.Linear(dim, dim)
         self.mlp = nn.Sequential(nn.LayerNorm(dim), nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim))
         self.out_norm = nn.LayerNorm(dim)
         self.head = nn.Linear(dim, num_classes)
@@ -61,10 +63,20 @@ class AttentiveProbe(nn.Module):
             kv = kv + self.pos
         elif self.positions == "time":  # tokens are time-major: N = num_times * (tokens per time)
             kv = kv + self.pos.repeat_interleave(self.num_tokens // self.num_times, dim=1)
-        q = self.query.expand(len(tokens), -1, -1)  # [B, 1, D]
-        pooled, weights = self.attn(q, kv, kv, need_weights=True)  # [B, 1, D], [B, 1, N]
-        x = q[:, 0] + pooled[:, 0]  # [B, D]: a cross-attention block, as in V-JEPA's attentive pooler
-        return x + self.mlp(x), weights[:, 0]
+        # One query per head, so fold the key and value projections in (the same maths, no [B, N, D] projections):
+        # q.(W_k x + b_k) = (W_k^T q).x + const, and sum_n a_n (W_v x_n + b_v) = W_v (sum_n a_n x_n) + b_v.
+        heads = self.num_heads
+        q = rearrange(self.query[0], "1 (h e) -> h e", h=heads)  # the learned query, per head [heads, E]
+        w_k = rearrange(self.to_k.weight, "(h e) d -> h e d", h=heads)  # [heads, E, D]
+        w_v = rearrange(self.to_v.weight, "(h e) d -> h e d", h=heads)
+        key_dir = torch.einsum("he,hed->hd", q, w_k) * q.shape[-1] ** -0.5  # [heads, D]
+        attn = torch.einsum("bnd,hd->bhn", kv, key_dir).softmax(-1)  # [B, heads, N]
+        mixed = torch.einsum("bhn,bnd->bhd", attn, kv)  # attention-weighted tokens [B, heads, D]
+        values = torch.einsum("bhd,hed->bhe", mixed, w_v) + rearrange(self.to_v.bias, "(h e) -> h e", h=heads)
+        pooled = self.proj(rearrange(values, "b h e -> b (h e)"))  # [B, D]
+        weights = attn.mean(1)  # [B, N], averaged over heads
+        x = self.query[:, 0] + pooled  # [B, D]: a cross-attention block, as in V-JEPA's attentive pooler
+        return x + self.mlp(x), weights
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.head(self.out_norm(self.pool(tokens)[0]))

@@ -95,3 +95,21 @@ def curves_figure(curves: Mapping[str, np.ndarray], xlabel: str, ylabel: str, ti
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def accuracy_bars(values: Mapping[str, float], chance: float | None = None, title: str = "") -> Figure:
+    """One bar per named accuracy, with a dashed chance line."""
+    fig = new_figure(figsize=(5, 3))
+    ax = fig.subplots()
+    bars = ax.bar(range(len(values)), list(values.values()), color=[f"C{j}" for j in range(len(values))])
+    ax.bar_label(bars, fmt="%.2f", fontsize=8)
+    ax.set_xticks(range(len(values)), list(values), fontsize=8)
+    if chance is not None:
+        ax.axhline(chance, color="0.4", linestyle="--", linewidth=1, label="chance")
+        ax.legend(fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("held-out accuracy")
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -92,6 +92,17 @@ class VJEPAConfig(DictRoundTrip):
 
 
 
+def _tiny() -> VJEPAConfig:
+    """CPU preset: 8 frames of 32 px, a 4x4x4 token grid, fixed 3D sin-cos positions (V-JEPA 1; the tiny
+    predictor placed masked tubes better with them than with RoPE's few rotated dims per head), the causal
+    future family on top of short- and long-range masks, and 10,000 noisy ball clips (pixel noise std 0.3:
+    unpredictable detail that a latent predictor learns to leave out)."""
+    base = VJEPAConfig()
+    return replace(base, video=replace(base.video, pos="sincos"),
+                   predictor=replace(base.predictor, pos="sincos", num_mask_tokens=3),
+                   data=replace(base.data, num_clips=10000, noise=0.3), future_context=2)
+
+
 def _paper(video: str) -> VJEPAConfig:
     """A paper-size preset: V-JEPA 2 encoder, 384-wide 12-deep 12-head RoPE predictor, 10 mask tokens."""
     masks = VideoMaskConfig.preset
@@ -103,7 +114,7 @@ def _paper(video: str) -> VJEPAConfig:
 
 
 VJEPA_PRESETS: dict[str, VJEPAConfig] = {
-    "tiny": VJEPAConfig(),
+    "tiny": _tiny(),
     "vit_l16": _paper("vit_l16"),
     "vit_h16": _paper("vit_h16"),
     "vit_g16": _paper("vit_g16"),

@@ -88,3 +88,20 @@ def test_extract_tokens_batches_and_bad_inputs_are_named():
         AttentiveProbe(16, 8, 3, num_times=3)
     with pytest.raises(ValueError, match="labels"):
         fit_attentive_probe(torch.randn(4, 8, 16), torch.zeros(5, dtype=torch.long))
+
+
+def test_folded_attention_equals_textbook_multi_head_cross_attention():
+    torch.manual_seed(0)
+    probe = AttentiveProbe(16, 6, 3, num_heads=4, positions="none")
+    tokens = torch.randn(2, 6, 16)
+    kv = probe.norm(tokens)
+    q = probe.query[0, 0].view(4, 4)  # [heads, E]
+    k = probe.to_k(kv).view(2, 6, 4, 4).transpose(1, 2)  # [B, heads, N, E]
+    v = probe.to_v(kv).view(2, 6, 4, 4).transpose(1, 2)
+    attn = (torch.einsum("he,bhne->bhn", q, k) / 2.0).softmax(-1)
+    pooled = probe.proj(torch.einsum("bhn,bhne->bhe", attn, v).reshape(2, 16))
+    x = probe.query[:, 0] + pooled
+    expected = x + probe.mlp(x)
+    got, weights = probe.pool(tokens)
+    assert torch.allclose(got, expected, atol=1e-5)
+    assert torch.allclose(weights, attn.mean(1), atol=1e-6)

@@ -15,7 +15,7 @@ from jepa_lab.vjepa import VJEPA, VJEPAConfig
 
 SMALL = replace(VJEPAConfig.preset("tiny"),
                 video=VideoViTConfig(embed_dim=32, depth=2, num_heads=2),
-                predictor=VideoPredictorConfig(embed_dim=24, depth=1, num_heads=2))
+                predictor=VideoPredictorConfig(embed_dim=24, depth=1, num_heads=2, num_mask_tokens=3))
 
 
 def clips(n: int = 4, seed: int = 0) -> torch.Tensor:
@@ -24,8 +24,7 @@ def clips(n: int = 4, seed: int = 0) -> torch.Tensor:
 
 
 def family_masks(cfg: VJEPAConfig, b: int, seed: int = 0):
-    gen = torch.Generator().manual_seed(seed)
-    return [sample_video_masks(cfg.video.grid, b, m, generator=gen) for m in cfg.mask_configs]
+    return cfg.sample_masks(b, torch.Generator().manual_seed(seed))  # short-range, long-range (, future)
 
 
 @pytest.mark.parametrize("pos", ["rope", "sincos"])

@@ -1,0 +1,135 @@
+"""V-JEPA at reduced scale: has the video encoder learned motion, and does its predictor see the future?
+
+    python benchmarks/vjepa.py --quick --json out.json   # evaluate the shipped checkpoint (< 1 min)
+    python benchmarks/vjepa.py --json out.json           # train the tiny preset from scratch, then evaluate
+    python benchmarks/vjepa.py --record                  # full-size evaluation of the shipped checkpoint,
+                                                         # stored in its "metrics" (data/README.md)
+
+Prints a table and, with --json, writes a flat JSON. Stable keys: probe_motion_acc_trained,
+probe_motion_acc_random_init, probe_motion_acc_image_encoder, probe_count_acc_trained, future_l1_trained, future_l1_copy_last,
+future_l1_mean, future_l1_random_init, train_seconds, train_steps_per_second; the full mode adds
+probe_count_acc_random_init and probe_count_acc_image_encoder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from jepa_lab.attentive_probe import ProbeTraining
+from jepa_lab.checkpoint import load_checkpoint, save_checkpoint
+from jepa_lab.physics import make_balls, videos_to_float
+from jepa_lab.pretrained import load_pretrained, pretrained_path
+from jepa_lab.train import load_model, train
+from jepa_lab.video_eval import VideoEvalConfig, future_prediction, motion_and_count_probes
+from jepa_lab.vjepa import VJEPA, VJEPAConfig
+
+QUICK = VideoEvalConfig(n_train=1500, n_test=500, probe=ProbeTraining(epochs=60, batch_size=256, lr=2e-3))
+FULL = VideoEvalConfig(n_train=3000, n_test=1000, probe=ProbeTraining(epochs=40, batch_size=256, lr=2e-3))
+
+
+def shipped_run() -> tuple[VJEPA, dict]:
+    """The shipped checkpoint and the training record stored inside it."""
+    path = pretrained_path("vjepa_tiny")
+    ckpt = load_checkpoint(path, "jepa_lab.vjepa")
+    record = ckpt.get("metrics", {})
+    info = {"source": str(path), "train_steps": ckpt["step"],
+            "train_seconds": float(record.get("train_seconds", float("nan"))),
+            "train_steps_per_second": float(record.get("train_steps_per_second", float("nan")))}
+    return load_model(path, "jepa_lab.vjepa"), info
+
+
+def fresh_run(preset: str, steps: int | None) -> tuple[VJEPA, dict]:
+    """Train the preset from scratch in a temporary folder (this is the timed part)."""
+    cfg = VJEPAConfig.preset(preset)
+    if steps is not None:
+        cfg = replace(cfg, optim=replace(cfg.optim, steps=steps))
+    with tempfile.TemporaryDirectory() as tmp:
+        result = train(cfg, Path(tmp), resume=False, ckpt_every=10**9, progress=sys.stderr.isatty())
+    info = {"source": f"trained now: preset {preset}, {result.steps_run} steps", "train_steps": result.steps_run,
+            "train_seconds": result.seconds, "train_steps_per_second": result.steps_per_second}
+    return result.model.eval(), info
+
+
+def evaluate(model: VJEPA, cfg: VideoEvalConfig, count_baselines: bool = True) -> dict:
+    """Probes (trained / random init / I-JEPA frame by frame) and future prediction (trained / random init)."""
+    torch.manual_seed(model.cfg.seed)
+    random_model = VJEPA(model.cfg).eval()
+    results = motion_and_count_probes(model, random_model, load_pretrained("ijepa_tiny"), cfg, count_baselines)
+    videos, _ = make_balls(cfg.n_test, model.cfg.balls_config(), seed=cfg.seed + 4, progress=False)
+    clips = videos_to_float(videos)  # [B, C, T, H, W]
+    trained = future_prediction(model, clips, cfg.future_context)
+    random = future_prediction(random_model, clips, cfg.future_context)
+    results.update(future_l1_trained=trained["future_l1"], future_l1_copy_last=trained["copy_last_l1"],
+                   future_l1_mean=trained["mean_l1"], future_l1_random_init=random["future_l1"],
+                   future_l1_copy_last_random_init=random["copy_last_l1"])
+    return results
+
+
+def record() -> dict:
+    """Full-size evaluation of the shipped checkpoint, merged into the metrics stored inside it."""
+    path = pretrained_path("vjepa_tiny")
+    ckpt = load_checkpoint(path, "jepa_lab.vjepa")
+    model = load_model(path, "jepa_lab.vjepa")
+    results = evaluate(model, FULL)
+    ckpt["metrics"] = {**ckpt.get("metrics", {}), **results}
+    save_checkpoint(path, ckpt)
+    print(json.dumps(results, indent=2))
+    return results
+
+
+def table(r: dict) -> str:
+    lines = ["| attentive probe (held-out clips) | trained V-JEPA | same net, random init | I-JEPA frame by frame |",
+             "|---|---|---|---|"]
+    for label, key in (("direction of motion, 8 bins (chance 0.125)", "probe_motion_acc"),
+                       ("number of balls, 1-3 (chance 0.33)", "probe_count_acc")):
+        cells = [f"{r[f'{key}_{k}']:.3f}" if f"{key}_{k}" in r else "-" for k in ("trained", "random_init", "image_encoder")]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += ["", "| future latents, L1 (lower is better) | predictor | copy last frame | batch mean |",
+              "|---|---|---|---|",
+              f"| trained V-JEPA | {r['future_l1_trained']:.4f} | {r['future_l1_copy_last']:.4f} | "
+              f"{r['future_l1_mean']:.4f} |",
+              f"| random init | {r['future_l1_random_init']:.4f} | {r['future_l1_copy_last_random_init']:.4f} | - |",
+              "", f"training: {r['train_steps']} steps in {r['train_seconds']:.0f} s "
+              f"({r['train_steps_per_second']:.2f} steps/s); source: {r['source']}"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="evaluate the shipped checkpoint instead of training")
+    parser.add_argument("--json", type=Path, help="write the results to this JSON file")
+    parser.add_argument("--preset", default="tiny", help="preset to train when not --quick (default: tiny)")
+    parser.add_argument("--steps", type=int, help="override the preset's training steps (not --quick)")
+    parser.add_argument("--record", action="store_true",
+                        help="evaluate the shipped checkpoint at full size and store the numbers in it")
+    args = parser.parse_args(argv)
+    if args.record:
+        return record()
+    t0 = time.perf_counter()
+    model, info = shipped_run() if args.quick else fresh_run(args.preset, args.steps)
+    results = {**evaluate(model, QUICK if args.quick else FULL, count_baselines=not args.quick), **info,
+               "mode": "quick" if args.quick else "full",
+               "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
+               "benchmark_seconds": time.perf_counter() - t0}
+    print(table(results))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        tmp = args.json.with_suffix(args.json.suffix + ".tmp")
+        tmp.write_text(json.dumps(results, indent=2))
+        os.replace(tmp, args.json)
+        print(f"wrote {args.json}", file=sys.stderr)
+    return results
+
+
+if __name__ == "__main__":
+    main()
