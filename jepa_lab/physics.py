@@ -50,6 +50,8 @@ class BallsConfig:
     n_speed_bins: equal bins over speed_range for the 'speed' factor.
     noise: standard deviation of Gaussian pixel noise drawn afresh for every pixel of every frame (sensor
         noise: unpredictable detail a JEPA can learn to ignore); 0 = clean videos.
+    texture: amplitude of a static random background texture (uniform in [0, texture] per pixel and channel,
+        drawn once per video, the same in every frame); 0 = a plain background.
     """
 
     size: int = 32
@@ -66,6 +68,7 @@ class BallsConfig:
     n_direction_bins: int = 8
     n_speed_bins: int = 2
     noise: float = 0.0
+    texture: float = 0.0
 
     def __post_init__(self) -> None:
         if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 8:
@@ -94,6 +97,8 @@ class BallsConfig:
         for name in ("saturation", "value"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name}: expected a value in [0, 1], received {getattr(self, name)!r}")
+        if not 0.0 <= self.texture <= 1.0:
+            raise ValueError(f"texture: expected an amplitude in [0, 1], received {self.texture!r}")
         if not 0.0 <= self.noise <= 1.0:
             raise ValueError(f"noise: expected a standard deviation in [0, 1], received {self.noise!r}")
         for name in ("n_direction_bins", "n_speed_bins"):
@@ -188,6 +193,9 @@ def make_balls(
         sl = slice(start, min(start + _CHUNK, n))
         b = sl.stop - sl.start
         img = np.broadcast_to(bg, (b, T, size, size, 3)).copy()
+        if cfg.texture > 0:  # a static random background per video (the same in every frame)
+            tex = np.random.default_rng([seed, start, 1]).uniform(0.0, cfg.texture, (b, 1, size, size, 3))
+            img = np.clip(img + tex.astype(f32), 0.0, 1.0)
         for k in range(K):
             live = np.nonzero(present[sl, k])[0]
             if live.size == 0:

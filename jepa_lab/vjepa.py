@@ -38,6 +38,7 @@ class VideoDataConfig:
     occluder: float = 0.0
     speed_range: tuple[float, float] = (0.75, 2.0)
     noise: float = 0.0
+    texture: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,8 @@ class VJEPAConfig(DictRoundTrip):
 
         return BallsConfig(size=self.video.img_size, frames=self.video.num_frames,
                            num_balls=self.data.num_balls, occluder=self.data.occluder,
-                           speed_range=self.data.speed_range, noise=self.data.noise)
+                           speed_range=self.data.speed_range, noise=self.data.noise,
+                           texture=self.data.texture)
 
     @staticmethod
     def preset(name: str) -> "VJEPAConfig":

@@ -126,3 +126,19 @@ def test_make_balls_errors():
         make_balls(2, cfg="nope")
     with pytest.raises(ValueError, match="videos: expected"):
         videos_to_float(torch.zeros(2, 3, 4, 4))
+
+
+def test_texture_is_static_and_noise_changes_every_frame():
+    from dataclasses import replace as _replace
+
+    base = BallsConfig(size=16, frames=4, num_balls=(1, 1), radius_range=(1.0, 1.5), speed_range=(0.5, 1.0))
+    plain, f = make_balls(3, base, seed=2, progress=False)
+    tex, _ = make_balls(3, _replace(base, texture=0.5), seed=2, progress=False)
+    noisy, _ = make_balls(3, _replace(base, noise=0.2), seed=2, progress=False)
+    far = (plain == plain[:, :1, :1, :1]).all(-1).all(1)  # [B, H, W]: pixels that stay background in every frame
+    diff = (tex.float() - plain.float())  # [B, T, H, W, 3]
+    assert diff.abs().max() > 50  # the texture is visible
+    assert torch.equal(tex[:, 0][far], tex[:, -1][far])  # ... and static over time where no ball passes
+    assert not torch.equal(noisy[:, 0][far], noisy[:, -1][far])  # noise is fresh in every frame
+    with pytest.raises(ValueError, match="texture"):
+        BallsConfig(texture=1.5)
