@@ -23,7 +23,7 @@ import torch
 
 from .video_masks import VideoMaskBatch, VideoMaskConfig, future_mask, sample_video_masks
 from .video_plots import token_roles, video_mask_overlay
-from .widgets import _error_html, _Explorer
+from .widgets import _SamplingExplorer
 
 FAMILIES = ("short_range", "long_range", "future")
 
@@ -41,7 +41,7 @@ def overlay_png(rgb: np.ndarray, patch_size: int, scale: int = 1) -> bytes:
     return buf.getvalue()
 
 
-class VideoMaskExplorer(_Explorer):
+class VideoMaskExplorer(_SamplingExplorer):
     """Frame slider, clip selector, mask family, num_blocks, spatial scale, seed and a resample button over
     clips [B, 3, T, H, W] (uint8 or float in [0, 1]).
 
@@ -71,7 +71,6 @@ class VideoMaskExplorer(_Explorer):
         self.scale = max(1, display_px // max(H, Wd))
         self.masks: VideoMaskBatch | None = None
         self.error: str | None = None
-        self._hold = False
         names = list(names) if names is not None else [f"clip {i}" for i in range(shape[0])]
         self.controls = self._make_controls(names, T, family)
         self.resample = W.Button(description="resample", icon="refresh")
@@ -131,24 +130,13 @@ class VideoMaskExplorer(_Explorer):
         gen = torch.Generator().manual_seed(int(self.controls["seed"].value))
         return sample_video_masks(self.grid, 1, self.config(), generator=gen)
 
-    def redraw(self, change=None) -> None:
-        """Resample and redraw (observer of every control); errors go to ``status``, not up the stack."""
-        if self._hold:
-            return
-        try:
-            masks = self.sample()
-        except ValueError as err:
-            self.error = str(err)
-            self.status.value = _error_html(err)
-            return
+    def render(self, masks: VideoMaskBatch) -> bytes:
         clip, frame = self.clips[self.controls["clip"].value], int(self.controls["frame"].value)
-        rgb = video_mask_overlay(clip, masks, 0, frame)
-        self.image.value = overlay_png(rgb, self.patch_size, self.scale)
-        self.masks, self.error = masks, None
-        self.status.value = self.describe(masks, frame)
+        return overlay_png(video_mask_overlay(clip, masks, 0, frame), self.patch_size, self.scale)
 
-    def describe(self, masks: VideoMaskBatch, frame: int) -> str:
-        """One line: grid, overall target / context fractions, and the masked fraction of this frame."""
+    def describe(self, masks: VideoMaskBatch) -> str:
+        """One line: grid, overall target / context fractions, and the masked fraction of the shown frame."""
+        frame = int(self.controls["frame"].value)
         t, h, w = masks.grid
         n = t * h * w
         here = float((token_roles(masks, 0)[frame // self.tubelet_size] == 1).mean())

@@ -54,7 +54,28 @@ class _Explorer:
         return self.widget._repr_mimebundle_(**kwargs)
 
 
-class MaskExplorer(_Explorer):
+class _SamplingExplorer(_Explorer):
+    """An explorer that samples masks from its controls and draws them: subclasses give ``sample()``,
+    ``render(masks) -> PNG bytes`` and ``describe(masks) -> str``; ``redraw`` is the observer of every control."""
+
+    _hold = False  # True while several controls are set at once (one redraw at the end)
+
+    def redraw(self, change=None) -> None:
+        """Resample and redraw; errors go to ``status``, not up the stack."""
+        if self._hold:
+            return
+        try:
+            masks = self.sample()
+        except ValueError as err:
+            self.error = str(err)
+            self.status.value = _error_html(err)
+            return
+        self.image.value = self.render(masks)
+        self.masks, self.error = masks, None
+        self.status.value = self.describe(masks)
+
+
+class MaskExplorer(_SamplingExplorer):
     """Sliders over MultiBlockConfig + seed + batch size, redrawing the mask overlay on a chosen image.
 
     images [B, 3, H, W] in [0, 1]; patch_size p with H = h*p, W = w*p. The sampled batch has
@@ -115,18 +136,9 @@ class MaskExplorer(_Explorer):
         gen = torch.Generator().manual_seed(self.controls["seed"].value)
         return sample_multiblock(self.grid, self.controls["batch_size"].value, self.config(), generator=gen)
 
-    def redraw(self, change=None) -> None:
-        """Resample and redraw (the observer of every control); errors go to ``status``, not up the stack."""
-        try:
-            masks = self.sample()
-        except ValueError as err:
-            self.error = str(err)
-            self.status.value = _error_html(err)
-            return
+    def render(self, masks) -> bytes:
         fig = plots.show_masks(self.images[self.controls["image"].value], masks, 0, self.patch_size)
-        self.image.value = plots.figure_to_png(fig, dpi=self.dpi)
-        self.masks, self.error = masks, None
-        self.status.value = self.describe(masks)
+        return plots.figure_to_png(fig, dpi=self.dpi)
 
     def describe(self, masks) -> str:
         """One line: grid, block size and the mask_fractions of the batch."""
