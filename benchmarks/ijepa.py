@@ -10,45 +10,16 @@ probe_acc_pixels, position_r2_trained, position_r2_random_init, train_seconds, t
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import sys
-import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from jepa_lab.checkpoint import load_checkpoint
+from common import fresh_run, shipped_run, write_json
 from jepa_lab.ijepa import IJEPAConfig
-from jepa_lab.pretrained import pretrained_path
 from jepa_lab.probe import probe_shapes
-from jepa_lab.train import CKPT_KIND, load_ijepa, train_ijepa
-
-
-def shipped_run() -> tuple[object, dict]:
-    """The shipped checkpoint and the training record stored inside it."""
-    path = pretrained_path("ijepa_tiny")
-    ckpt = load_checkpoint(path, CKPT_KIND)
-    record = ckpt.get("metrics", {})
-    info = {"source": str(path), "train_steps": ckpt["step"],
-            "train_seconds": float(record.get("train_seconds", float("nan"))),
-            "train_steps_per_second": float(record.get("train_steps_per_second", float("nan")))}
-    return load_ijepa(path), info
-
-
-def fresh_run(preset: str, steps: int | None) -> tuple[object, dict]:
-    """Train the preset from scratch in a temporary folder (this is the timed part)."""
-    cfg = IJEPAConfig.preset(preset)
-    if steps is not None:
-        from dataclasses import replace
-        cfg = replace(cfg, optim=replace(cfg.optim, steps=steps))
-    with tempfile.TemporaryDirectory() as tmp:
-        result = train_ijepa(cfg, Path(tmp), resume=False, ckpt_every=10**9, progress=sys.stderr.isatty())
-    info = {"source": f"trained now: preset {preset}, {result.steps_run} steps", "train_steps": result.steps_run,
-            "train_seconds": result.seconds, "train_steps_per_second": result.steps_per_second}
-    return result.model, info
 
 
 def table(results: dict) -> str:
@@ -70,15 +41,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--steps", type=int, help="override the preset's training steps (not --quick)")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()
-    model, info = shipped_run() if args.quick else fresh_run(args.preset, args.steps)
+    model, info = (shipped_run("ijepa_tiny") if args.quick
+                   else fresh_run(IJEPAConfig.preset(args.preset), args.preset, args.steps))
     results = {**probe_shapes(model), **info, "mode": "quick" if args.quick else "full",
                "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
                "benchmark_seconds": time.perf_counter() - t0}
     print(table(results))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(results, indent=2))
-        print(f"wrote {args.json}", file=sys.stderr)
+        write_json(args.json, results)
     return results
 
 

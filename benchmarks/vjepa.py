@@ -17,47 +17,22 @@ import argparse
 import json
 import os
 import platform
-import sys
-import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import torch
 
+from common import fresh_run, shipped_run, write_json
 from jepa_lab.attentive_probe import ProbeTraining
 from jepa_lab.checkpoint import load_checkpoint, save_checkpoint
 from jepa_lab.physics import make_balls, videos_to_float
 from jepa_lab.pretrained import load_pretrained, pretrained_path
-from jepa_lab.train import load_model, train
+from jepa_lab.train import load_model
 from jepa_lab.video_eval import VideoEvalConfig, future_prediction, motion_and_count_probes
 from jepa_lab.vjepa import VJEPA, VJEPAConfig
 
 QUICK = VideoEvalConfig(n_train=1500, n_test=500, probe=ProbeTraining(epochs=60, batch_size=256, lr=2e-3))
 FULL = VideoEvalConfig(n_train=3000, n_test=1000, probe=ProbeTraining(epochs=40, batch_size=256, lr=2e-3))
-
-
-def shipped_run() -> tuple[VJEPA, dict]:
-    """The shipped checkpoint and the training record stored inside it."""
-    path = pretrained_path("vjepa_tiny")
-    ckpt = load_checkpoint(path, "jepa_lab.vjepa")
-    record = ckpt.get("metrics", {})
-    info = {"source": str(path), "train_steps": ckpt["step"],
-            "train_seconds": float(record.get("train_seconds", float("nan"))),
-            "train_steps_per_second": float(record.get("train_steps_per_second", float("nan")))}
-    return load_model(path, "jepa_lab.vjepa"), info
-
-
-def fresh_run(preset: str, steps: int | None) -> tuple[VJEPA, dict]:
-    """Train the preset from scratch in a temporary folder (this is the timed part)."""
-    cfg = VJEPAConfig.preset(preset)
-    if steps is not None:
-        cfg = replace(cfg, optim=replace(cfg.optim, steps=steps))
-    with tempfile.TemporaryDirectory() as tmp:
-        result = train(cfg, Path(tmp), resume=False, ckpt_every=10**9, progress=sys.stderr.isatty())
-    info = {"source": f"trained now: preset {preset}, {result.steps_run} steps", "train_steps": result.steps_run,
-            "train_seconds": result.seconds, "train_steps_per_second": result.steps_per_second}
-    return result.model.eval(), info
 
 
 def evaluate(model: VJEPA, cfg: VideoEvalConfig, count_baselines: bool = True) -> dict:
@@ -116,18 +91,15 @@ def main(argv: list[str] | None = None) -> dict:
     if args.record:
         return record()
     t0 = time.perf_counter()
-    model, info = shipped_run() if args.quick else fresh_run(args.preset, args.steps)
+    model, info = (shipped_run("vjepa_tiny") if args.quick
+                   else fresh_run(VJEPAConfig.preset(args.preset), args.preset, args.steps))
     results = {**evaluate(model, QUICK if args.quick else FULL, count_baselines=not args.quick), **info,
                "mode": "quick" if args.quick else "full",
                "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
                "benchmark_seconds": time.perf_counter() - t0}
     print(table(results))
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.json.with_suffix(args.json.suffix + ".tmp")
-        tmp.write_text(json.dumps(results, indent=2))
-        os.replace(tmp, args.json)
-        print(f"wrote {args.json}", file=sys.stderr)
+        write_json(args.json, results)
     return results
 
 
