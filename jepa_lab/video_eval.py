@@ -52,7 +52,9 @@ def probe_clips(model, cfg: VideoEvalConfig, single_ball: bool) -> tuple[tuple, 
     return out[0], out[1]
 
 
-def _probe(encode, train, test, key: str, probe_cfg: ProbeTraining, num_times: int) -> float:
+def probe_factor(encode, train, test, key: str, probe_cfg: ProbeTraining, num_times: int) -> float:
+    """Attentive-probe accuracy for factor ``key``: ``train`` / ``test`` are (clips, factors) pairs from
+    ``probe_clips``, ``encode`` maps clips -> tokens [B, N, D] with ``num_times`` token-frames."""
     tr, te = extract_tokens(encode, train[0]), extract_tokens(encode, test[0])  # [B, N, D]
     return attentive_probe(tr, train[1][key], te, test[1][key], probe_cfg, num_times)
 
@@ -70,9 +72,9 @@ def motion_and_count_probes(model, random_model, image_model=None, cfg: VideoEva
         encoders["image_encoder"] = (frame_by_frame(image_model.eval().encode, pool), model.cfg.video.num_frames)
     results = {}
     for name, (encode, num_times) in encoders.items():
-        results[f"probe_motion_acc_{name}"] = _probe(encode, *motion, "direction", cfg.probe, num_times)
+        results[f"probe_motion_acc_{name}"] = probe_factor(encode, *motion, "direction", cfg.probe, num_times)
         if count_baselines or name == "trained":
-            results[f"probe_count_acc_{name}"] = _probe(encode, *count, "count", cfg.probe, num_times)
+            results[f"probe_count_acc_{name}"] = probe_factor(encode, *count, "count", cfg.probe, num_times)
     return results
 
 
