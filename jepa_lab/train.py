@@ -64,8 +64,15 @@ def training_images(cfg: IJEPAConfig) -> torch.Tensor:
 def training_clips(cfg: VJEPAConfig) -> torch.Tensor:
     """The training clips of the config: uint8 [num_clips, 3, T, H, W] (a quarter of the memory of floats;
     ``train_step`` scales each batch to [0, 1]), deterministic from its seed."""
+    if cfg.data.name == "planning_envs":  # action-free video of the planning environments, half each
+        from .trajectories import ENV_NAMES, action_free_clips
+
+        n, v = cfg.data.num_clips, cfg.video
+        parts = [action_free_clips(env, n // 2 + (i < n % 2), v.num_frames, v.img_size, seed=cfg.data.seed + i)
+                 for i, env in enumerate(ENV_NAMES)]
+        return torch.cat(parts)[torch.randperm(n, generator=torch.Generator().manual_seed(cfg.data.seed))]
     if cfg.data.name != "balls":
-        raise ValueError(f"unknown training data {cfg.data.name!r}; expected 'balls'")
+        raise ValueError(f"unknown training data {cfg.data.name!r}; expected 'balls' or 'planning_envs'")
     videos, _ = make_balls(cfg.data.num_clips, cfg.balls_config(), seed=cfg.data.seed)
     return videos.movedim(-1, 1)  # [N, T, H, W, 3] -> [N, 3, T, H, W]
 

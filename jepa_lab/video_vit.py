@@ -142,6 +142,25 @@ class VideoViT(nn.Module):
         pos = self.positions[None] if keep is None else self.positions[keep]  # [1 or B, N or K, 3]
         return partial(apply_rope_3d, positions=pos, layout=self.cfg.rope_layout)
 
+    def encode_frames(self, frames: torch.Tensor) -> torch.Tensor:
+        """Each image alone as a one-tubelet clip (the frame repeated ``tubelet_size`` times, at the first
+        token-frame's positions), as V-JEPA 2-AC encodes robot frames: [B, C, H, W] -> [B, h*w, D]."""
+        c = self.cfg
+        if not isinstance(frames, torch.Tensor) or tuple(frames.shape[1:]) != (c.in_chans, c.img_size, c.img_size):
+            got = tuple(frames.shape) if isinstance(frames, torch.Tensor) else type(frames).__name__
+            raise ValueError(f"expected frames [B, {c.in_chans}, {c.img_size}, {c.img_size}], got {got}")
+        clip = frames.unsqueeze(2).expand(-1, -1, c.tubelet_size, -1, -1)  # [B, C, tubelet, H, W]
+        tokens = self.patch_embed(clip)  # [B, h*w, D]: one token-frame
+        n = tokens.shape[1]
+        if c.pos == "sincos":
+            tokens = tokens + self.pos_embed[:, :n]
+        rope = None
+        if c.pos == "rope":
+            rope = partial(apply_rope_3d, positions=self.positions[None, :n], layout=c.rope_layout)
+        for blk in self.blocks:
+            tokens = blk(tokens, rope=rope)
+        return self.norm(tokens)
+
     def forward(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
         self.check_input(x)
         tokens = self.patch_embed(x)  # [B, N, D]

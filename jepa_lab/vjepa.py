@@ -29,7 +29,8 @@ from .video_vit import VideoViT, VideoViTConfig
 
 @dataclass(frozen=True)
 class VideoDataConfig:
-    """Training clips: ``balls`` (jepa_lab.physics: bouncing balls with known motion), generated from a seed."""
+    """Training clips, generated from a seed: ``balls`` (jepa_lab.physics: bouncing balls with known motion) or
+    ``planning_envs`` (action-free video of Two Rooms and Push, jepa_lab.trajectories; the ball settings unused)."""
 
     name: str = "balls"
     num_clips: int = 2000
@@ -105,6 +106,13 @@ def _tiny() -> VJEPAConfig:
                    data=replace(base.data, num_clips=10000, noise=0.3), future_context=2)
 
 
+def _planning_envs() -> VJEPAConfig:
+    """The encoder of the planning stage: the tiny architecture (32 px frames, 4x4 patches of 8 px), trained
+    on 6,000 action-free clips of the planning environments (no pixel noise, no future family)."""
+    base = VJEPAConfig()
+    return replace(base, data=replace(base.data, name="planning_envs", num_clips=6000))
+
+
 def _paper(video: str) -> VJEPAConfig:
     """A paper-size preset: V-JEPA 2 encoder, 384-wide 12-deep 12-head RoPE predictor, 10 mask tokens."""
     masks = VideoMaskConfig.preset
@@ -117,6 +125,7 @@ def _paper(video: str) -> VJEPAConfig:
 
 VJEPA_PRESETS: dict[str, VJEPAConfig] = {
     "tiny": _tiny(),
+    "planning_envs": _planning_envs(),
     "vit_l16": _paper("vit_l16"),
     "vit_h16": _paper("vit_h16"),
     "vit_g16": _paper("vit_g16"),

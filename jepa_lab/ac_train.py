@@ -1,0 +1,177 @@
+"""Training the action-conditioned world models on action-labelled trajectories (V-JEPA 2-AC's second phase).
+
+The video encoder is frozen, so every frame is encoded once up front and the predictor trains on cached
+latents: the encoder is not in the optimizer and costs nothing per step. ``train_ac`` trains the latent
+predictor (ac_predictor.py); ``train_pixel`` trains the pixel-space baseline (pixel_model.py) on the same
+episodes. ``save_world_model`` / ``load_world_model`` keep a trained latent model with its encoder.
+
+Shapes: E episodes, T steps, W window (frames per training sample), N tokens, D encoder width, P pixels.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .ac_predictor import ACPredictor, ACPredictorConfig, ac_loss
+from .checkpoint import load_checkpoint, save_checkpoint
+from .config import DictRoundTrip, config_from_dict
+from .pixel_model import PixelModelConfig, PixelWorldModel, pixel_loss
+from .train import cosine
+from .trajectories import Trajectories, downsample
+from .world_model import LatentWorldModel
+
+
+@dataclass(frozen=True)
+class ACTrainConfig(DictRoundTrip):
+    """Phase-2 settings: data size, windows, optimisation. Presets: ``ACTrainConfig.preset(name)``."""
+
+    env: str = "two_rooms"
+    episodes: int = 1000
+    episode_steps: int = 16
+    window: int = 8  # frames per sample: 7 actions, as V-JEPA 2-AC's 8-frame clips
+    steps: int = 3000
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 0.01
+    rollout_steps: int = 2
+    data_seed: int = 1
+    seed: int = 0
+    predictor: ACPredictorConfig = ACPredictorConfig()
+    pixel: PixelModelConfig = PixelModelConfig()
+
+    def __post_init__(self):
+        if not 2 <= self.window <= self.episode_steps + 1:
+            raise ValueError(f"window: expected 2..episode_steps + 1 = {self.episode_steps + 1}, got {self.window}")
+        if self.window - 1 > self.predictor.max_steps:
+            raise ValueError(f"window - 1 = {self.window - 1} steps exceed predictor.max_steps")
+
+    @staticmethod
+    def preset(name: str) -> "ACTrainConfig":
+        presets = {"two_rooms": ACTrainConfig(), "push": ACTrainConfig(env="push")}
+        if name not in presets:
+            raise ValueError(f"unknown AC preset {name!r}; expected one of {sorted(presets)}")
+        return presets[name]
+
+
+def windows(num_episodes: int, steps: int, window: int, batch: int, gen: torch.Generator):
+    """Random (episode, start) pairs for a batch of windows of ``window`` frames: two [batch] index tensors."""
+    ep = torch.randint(num_episodes, (batch,), generator=gen)
+    start = torch.randint(steps + 2 - window, (batch,), generator=gen)
+    return ep, start
+
+
+def _gather(x: torch.Tensor, ep: torch.Tensor, start: torch.Tensor, length: int) -> torch.Tensor:
+    """x [E, T', ...] -> the windows x[ep, start:start + length] stacked: [B, length, ...]."""
+    idx = start[:, None] + torch.arange(length)  # [B, length]
+    return x[ep[:, None], idx]
+
+
+@torch.no_grad()
+def encode_episodes(model: LatentWorldModel, traj: Trajectories, batch: int = 256, progress: bool = True):
+    """Every frame through the frozen encoder once: -> layer-normed latents [E, T + 1, N, D]."""
+    flat = traj.frames.reshape(-1, *traj.frames.shape[2:])  # [E * (T + 1), P, P, 3]
+    chunks = range(0, len(flat), batch)
+    z = [model.encode(flat[i:i + batch]) for i in tqdm(chunks, desc="encoding frames", disable=not progress,
+                                                       leave=False)]
+    return torch.cat(z).reshape(*traj.frames.shape[:2], *z[0].shape[1:])
+
+
+def _optimise(params, cfg: ACTrainConfig, loss_fn, desc: str, progress: bool) -> dict:
+    """AdamW with warm-up + cosine decay over cfg.steps; loss_fn(gen) -> (teacher, rollout) losses."""
+    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    log, start = {"teacher": [], "rollout": []}, time.perf_counter()
+    bar = tqdm(range(cfg.steps), desc=desc, disable=not progress)
+    for step in bar:
+        for group in opt.param_groups:
+            group["lr"] = cfg.lr * min(1.0, (step + 1) / 100) * cosine(step, cfg.steps, 1.0, 0.05)
+        teacher, rollout = loss_fn(gen)
+        opt.zero_grad(set_to_none=True)
+        (teacher + rollout).backward()
+        opt.step()
+        log["teacher"].append(teacher.item())
+        log["rollout"].append(rollout.item())
+        if step % 50 == 0:
+            bar.set_postfix(teacher=f"{teacher.item():.3f}", rollout=f"{rollout.item():.3f}")
+    log["train_seconds"] = time.perf_counter() - start
+    return log
+
+
+def train_ac(encoder, traj: Trajectories, cfg: ACTrainConfig = ACTrainConfig(), progress: bool = True):
+    """Phase 2: a fresh AC predictor on top of a frozen encoder (a VideoViT). Returns (LatentWorldModel, log);
+    log has per-step losses, ``encode_seconds`` and ``train_seconds``."""
+    torch.manual_seed(cfg.seed)
+    t0 = time.perf_counter()
+    n = encoder.cfg.grid[1] * encoder.cfg.grid[2]
+    model = LatentWorldModel(encoder, ACPredictor(encoder.cfg.embed_dim, n, cfg.predictor))
+    z = encode_episodes(model, traj, progress=progress)  # [E, T + 1, N, D]
+    encode_seconds = time.perf_counter() - t0
+    states, actions = torch.from_numpy(traj.states), torch.from_numpy(traj.actions)
+    w = cfg.window
+
+    def loss_fn(gen):
+        ep, start = windows(len(traj), traj.actions.shape[1], w, cfg.batch_size, gen)
+        return ac_loss(model.predictor, _gather(z, ep, start, w), _gather(actions, ep, start, w - 1),
+                       _gather(states, ep, start, w - 1), cfg.rollout_steps)
+
+    model.train()
+    log = _optimise(model.predictor.parameters(), cfg, loss_fn, "AC predictor", progress)
+    log["encode_seconds"] = encode_seconds
+    return model.eval(), log
+
+
+def train_pixel(traj: Trajectories, cfg: ACTrainConfig = ACTrainConfig(), progress: bool = True):
+    """The pixel-space baseline on the same episodes (frames at cfg.pixel.img_size). Returns (model, log)."""
+    torch.manual_seed(cfg.seed)
+    model = PixelWorldModel(cfg.pixel)
+    small = downsample(traj.frames, cfg.pixel.img_size)  # [E, T + 1, P, P, 3]
+    frames = torch.from_numpy(small).permute(0, 1, 4, 2, 3).float() / 255  # [E, T + 1, 3, P, P]
+    states, actions = torch.from_numpy(traj.states), torch.from_numpy(traj.actions)
+    w = cfg.window
+
+    def loss_fn(gen):
+        ep, start = windows(len(traj), traj.actions.shape[1], w, cfg.batch_size, gen)
+        return pixel_loss(model, _gather(frames, ep, start, w), _gather(actions, ep, start, w - 1),
+                          _gather(states, ep, start, w - 1), cfg.rollout_steps)
+
+    model.train()
+    log = _optimise(model.parameters(), cfg, loss_fn, "pixel model", progress)
+    return model.eval(), log
+
+
+def save_world_model(path: str | Path, model, cfg: ACTrainConfig, metrics: dict | None = None,
+                     command: str = "") -> Path:
+    """Write a trained latent (LatentWorldModel, with its frozen encoder) or pixel model, atomically."""
+    payload = {"kind": "jepa_lab.ac", "ac_config": cfg.to_dict(), "metrics": metrics or {}, "command": command}
+    if isinstance(model, LatentWorldModel):
+        payload.update(model="latent", encoder_config=asdict(model.encoder.cfg),
+                       encoder=model.encoder.state_dict(), predictor=model.predictor.state_dict())
+    elif isinstance(model, PixelWorldModel):
+        payload.update(model="pixel", predictor=model.state_dict())
+    else:
+        raise ValueError(f"expected a LatentWorldModel or PixelWorldModel, got {type(model).__name__}")
+    return save_checkpoint(path, payload)
+
+
+def load_world_model(path: str | Path):
+    """-> (model in eval mode, ACTrainConfig, metrics dict)."""
+    from .video_vit import VideoViT, VideoViTConfig
+
+    ckpt = load_checkpoint(path, kind="jepa_lab.ac")
+    cfg = ACTrainConfig.from_dict(ckpt["ac_config"])
+    if ckpt["model"] == "pixel":
+        model = PixelWorldModel(cfg.pixel)
+    else:
+        encoder = VideoViT(config_from_dict(VideoViTConfig, ckpt["encoder_config"]))
+        encoder.load_state_dict(ckpt["encoder"])
+        n = encoder.cfg.grid[1] * encoder.cfg.grid[2]
+        model = LatentWorldModel(encoder, ACPredictor(encoder.cfg.embed_dim, n, cfg.predictor))
+    target = model if ckpt["model"] == "pixel" else model.predictor
+    target.load_state_dict(ckpt["predictor"])
+    return model.eval(), cfg, ckpt["metrics"]

@@ -1,0 +1,132 @@
+"""A latent world model for planning: a frozen V-JEPA video encoder plus an action-conditioned predictor.
+
+``encode`` turns observations into layer-normed patch latents, ``rollout`` imagines the latents an action
+sequence leads to, and ``goal_energy`` builds the planner's energy: the mean L1 distance between the imagined
+final latents and the goal image's latents (V-JEPA 2-AC's planning objective). ``LatentMPCPolicy`` closes the
+loop: plan, take the first action, observe, re-plan (warm-started from the previous plan).
+
+Shapes: B batch, S samples, H horizon, N patch tokens, D encoder width, A action dim.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .ac_predictor import ACPredictor
+from .ijepa import IMAGENET_MEAN, IMAGENET_STD
+from .video_vit import VideoViT
+
+
+def observations_to_tensor(obs, img_size: int) -> torch.Tensor:
+    """RGB observations (uint8 [B, H, W, 3] or [H, W, 3] arrays/tensors) -> float [B, 3, img, img] in [0, 1],
+    resized with area averaging when the sizes differ."""
+    x = torch.as_tensor(np.asarray(obs))
+    if x.ndim == 3:
+        x = x[None]
+    if x.ndim != 4 or x.shape[-1] != 3:
+        raise ValueError(f"expected RGB observations [B, H, W, 3] or [H, W, 3], got {tuple(x.shape)}")
+    scale = 255.0 if x.dtype == torch.uint8 else 1.0  # uint8 images, or floats already in [0, 1]
+    x = x.permute(0, 3, 1, 2).float() / scale  # [B, H, W, 3] -> [B, 3, H, W]
+    if x.shape[-1] != img_size or x.shape[-2] != img_size:
+        x = F.interpolate(x, size=(img_size, img_size), mode="area")
+    return x
+
+
+class LatentWorldModel(nn.Module):
+    """Frozen encoder + AC predictor. Verbs: ``encode``, ``predict``, ``rollout``, ``goal_energy``."""
+
+    def __init__(self, encoder: VideoViT, predictor: ACPredictor):
+        super().__init__()
+        self.encoder = encoder.requires_grad_(False).eval()
+        self.predictor = predictor
+        self.register_buffer("pixel_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("pixel_std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    @property
+    def img_size(self) -> int:
+        return self.encoder.cfg.img_size
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.encoder.eval()  # frozen: always in eval mode
+        return self
+
+    @torch.no_grad()
+    def encode(self, obs) -> torch.Tensor:
+        """Observations (uint8 RGB [B, H, W, 3] or one [H, W, 3]) -> layer-normed latents [B, N, D]."""
+        x = (observations_to_tensor(obs, self.img_size) - self.pixel_mean) / self.pixel_std
+        h = self.encoder.encode_frames(x)  # [B, N, D]
+        return F.layer_norm(h, h.shape[-1:])
+
+    def predict(self, z: torch.Tensor, actions: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: z [B, T, N, D], actions [B, T, A], states [B, T, S] -> next latents [B, T, N, D]."""
+        return self.predictor(z, actions, states)
+
+    def rollout(self, z0: torch.Tensor, actions: torch.Tensor, state0: torch.Tensor) -> torch.Tensor:
+        """Imagined latents of frames 1..H: z0 [B, N, D], actions [B, H, A], state0 [B, S] -> [B, H, N, D]."""
+        return self.predictor.rollout(z0, actions, state0)
+
+    def goal_energy(self, z0: torch.Tensor, state0, z_goal: torch.Tensor):
+        """The planner's energy for one observation: actions [S, H, A] -> mean L1 between the imagined final
+        latents and the goal latents [S] (all S samples in one batched rollout)."""
+        z0, z_goal = _single(z0, "z0"), _single(z_goal, "z_goal")
+        if z0.shape != z_goal.shape:
+            raise ValueError(f"goal latents {tuple(z_goal.shape)} do not match the observation's {tuple(z0.shape)}: "
+                             f"is the goal image {self.img_size} px RGB like the observations?")
+        s0 = torch.as_tensor(np.asarray(state0), dtype=torch.float32).reshape(1, -1)  # [1, S]
+
+        @torch.no_grad()
+        def energy(actions: torch.Tensor) -> torch.Tensor:
+            s = actions.shape[0]
+            final = self.rollout(z0.expand(s, -1, -1), actions, s0.expand(s, -1))[:, -1]  # [S, N, D]
+            return (final - z_goal).abs().mean(dim=(1, 2))  # [S]
+
+        return energy
+
+
+def _single(z: torch.Tensor, name: str) -> torch.Tensor:
+    """Accept [N, D] or [1, N, D] latents -> [1, N, D]."""
+    if z.ndim == 2:
+        z = z[None]
+    if z.ndim != 3 or z.shape[0] != 1:
+        raise ValueError(f"{name}: expected the latents of one image [N, D] or [1, N, D], got {tuple(z.shape)}")
+    return z
+
+
+class LatentMPCPolicy:
+    """Model-predictive control in latent space: ``policy(obs, info) -> action`` plans with ``planner``
+    toward the goal image set by ``set_goal`` and returns the first action of the plan (numpy [A])."""
+
+    def __init__(self, model: LatentWorldModel, planner, seed: int = 0):
+        self.model, self.planner, self.seed = model, planner, seed
+        self.z_goal = None
+        self.reset()
+
+    def reset(self) -> None:
+        self.plan_actions, self.generator = None, torch.Generator().manual_seed(self.seed)
+        self.last_result, self.plan_ms = None, []
+
+    def set_goal(self, goal_image) -> None:
+        """Goal image: uint8 RGB [H, W, 3] of the same size as the observations."""
+        self.z_goal = self.model.encode(goal_image)
+
+    def __call__(self, obs, info) -> np.ndarray:
+        if self.z_goal is None:
+            raise RuntimeError("no goal: call policy.set_goal(goal_image) before planning")
+        start = time.perf_counter()
+        energy = self.model.goal_energy(self.model.encode(obs), info["state"], self.z_goal)
+        init = None if self.plan_actions is None else shift_actions(self.plan_actions)
+        self.last_result = self.planner.plan(energy, init_mean=init, generator=self.generator)
+        self.plan_actions = self.last_result.actions
+        self.plan_ms.append(1000 * (time.perf_counter() - start))
+        return self.plan_actions[0].numpy().astype(np.float32)
+
+
+def shift_actions(actions: torch.Tensor) -> torch.Tensor:
+    """Warm start for the next plan: drop the executed first action, append a zero action. [H, A] -> [H, A]."""
+    return torch.cat([actions[1:], torch.zeros_like(actions[:1])])
