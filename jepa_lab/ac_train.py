@@ -38,6 +38,7 @@ class ACTrainConfig(DictRoundTrip):
     steps: int = 3000
     batch_size: int = 64
     lr: float = 2e-3
+    warmup_steps: int = 100
     weight_decay: float = 0.01
     rollout_steps: int = 2
     data_seed: int = 1
@@ -90,7 +91,7 @@ def _optimise(params, cfg: ACTrainConfig, loss_fn, desc: str, progress: bool) ->
     bar = tqdm(range(cfg.steps), desc=desc, disable=not progress)
     for step in bar:
         for group in opt.param_groups:
-            group["lr"] = cfg.lr * min(1.0, (step + 1) / 100) * cosine(step, cfg.steps, 1.0, 0.05)
+            group["lr"] = cfg.lr * min(1.0, (step + 1) / max(1, cfg.warmup_steps)) * cosine(step, cfg.steps, 1.0, 0.05)
         teacher, rollout = loss_fn(gen)
         opt.zero_grad(set_to_none=True)
         (teacher + rollout).backward()

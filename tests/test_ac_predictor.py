@@ -1,0 +1,184 @@
+"""Executable claims about the action-conditioned predictor, the latent and pixel world models and their data."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from jepa_lab.ac_predictor import ACPredictor, ACPredictorConfig, ac_loss, block_causal_mask
+from jepa_lab.ac_train import ACTrainConfig, load_world_model, save_world_model, train_ac, train_pixel
+from jepa_lab.pixel_model import PixelModelConfig, PixelWorldModel
+from jepa_lab.trajectories import action_free_clips, collect, random_actions, read_episodes, write_episodes
+from jepa_lab.video_vit import VideoViT, VideoViTConfig
+from jepa_lab.world_model import LatentWorldModel, shift_actions
+
+N, D = 16, 96
+
+
+def small_predictor(**kw) -> ACPredictor:
+    torch.manual_seed(0)
+    return ACPredictor(D, N, ACPredictorConfig(embed_dim=32, depth=2, num_heads=2, **kw)).eval()
+
+
+def inputs(b=3, t=4):
+    g = torch.Generator().manual_seed(1)
+    return torch.randn(b, t, N, D, generator=g), torch.randn(b, t, 2, generator=g), torch.randn(b, t, 2, generator=g)
+
+
+def test_block_causal_mask_lets_a_step_see_itself_and_the_past_only():
+    m = block_causal_mask(3, 2)
+    assert m.shape == (6, 6)
+    assert m[0, 1] and m[1, 0]  # tokens of one step see each other
+    assert m[2, 0] and m[5, 0]  # later steps see earlier ones
+    assert not m[0, 2] and not m[3, 4]  # never the future
+
+
+def test_teacher_forcing_shapes_and_causality():
+    model = small_predictor()
+    z, a, s = inputs()
+    out = model(z, a, s)
+    assert out.shape == z.shape
+    z2, a2 = z.clone(), a.clone()
+    z2[:, 2:] += 1.0  # change the future frames and actions
+    a2[:, 2:] += 1.0
+    out2 = model(z2, a2, s)
+    torch.testing.assert_close(out[:, :2], out2[:, :2])  # steps 0 and 1 cannot see steps 2+
+    assert not torch.allclose(out[:, 2:], out2[:, 2:])
+
+
+def test_actions_change_the_prediction():
+    model = small_predictor()
+    z, a, s = inputs()
+    assert not torch.allclose(model(z, a, s), model(z, a + 1.0, s))
+
+
+def test_cached_rollout_equals_teacher_forcing_on_its_own_predictions():
+    model = small_predictor()
+    z, a, s = inputs(t=5)
+    with torch.no_grad():
+        imagined = model.rollout(z[:, 0], a, s[:, 0])  # [B, 5, N, D]
+        fed = torch.cat([z[:, :1], imagined[:, :-1]], dim=1)  # the inputs the rollout used
+        states = s[:, :1] + torch.cat([torch.zeros_like(a[:, :1]), a[:, :-1].cumsum(1)], dim=1)
+        torch.testing.assert_close(model(fed, a, states), imagined, atol=1e-5, rtol=1e-4)
+
+
+def test_bad_shapes_name_what_was_expected():
+    model = small_predictor()
+    z, a, s = inputs()
+    with pytest.raises(ValueError, match=r"\[B, T, 16, 96\]"):
+        model(z[..., :10], a, s)
+    with pytest.raises(ValueError, match="actions"):
+        model(z, a[:, :2], s)
+    with pytest.raises(ValueError, match="max_steps"):
+        model.rollout(z[:, 0], torch.zeros(3, 40, 2), s[:, 0])
+    with pytest.raises(ValueError, match="divisible"):
+        ACPredictorConfig(embed_dim=30, num_heads=4)
+
+
+def test_ac_loss_trains_the_predictor_only():
+    encoder = VideoViT(VideoViTConfig())
+    model = LatentWorldModel(encoder, small_predictor()).train()
+    z, a, s = inputs(t=4)
+    teacher, rollout = ac_loss(model.predictor, z, a[:, :3], s[:, :3], rollout_steps=2)
+    (teacher + rollout).backward()
+    assert all(p.grad is None for p in model.encoder.parameters())
+    assert all(p.grad is not None for p in model.predictor.parameters() if p.requires_grad)
+    assert not model.encoder.training  # the frozen encoder stays in eval mode
+
+
+def test_encode_frames_matches_a_one_tubelet_clip():
+    torch.manual_seed(0)
+    full = VideoViT(VideoViTConfig(pos="sincos")).eval()
+    short = VideoViT(VideoViTConfig(pos="sincos", num_frames=2)).eval()
+    state = full.state_dict()
+    state["pos_embed"] = state["pos_embed"][:, :16]
+    short.load_state_dict(state)
+    frames = torch.rand(2, 3, 32, 32)
+    clip = frames[:, :, None].expand(-1, -1, 2, -1, -1)
+    torch.testing.assert_close(full.encode_frames(frames), short(clip))
+    with pytest.raises(ValueError, match=r"\[B, 3, 32, 32\]"):
+        full.encode_frames(torch.rand(2, 3, 16, 16))
+
+
+def test_goal_energy_is_batched_and_checks_the_goal():
+    model = LatentWorldModel(VideoViT(VideoViTConfig()), small_predictor())
+    obs = np.zeros((64, 64, 3), np.uint8)
+    z0 = model.encode(obs)
+    assert z0.shape == (1, N, D)
+    energy = model.goal_energy(z0, np.zeros(2, np.float32), model.encode(obs + 50))
+    e = energy(torch.zeros(7, 3, 2))
+    assert e.shape == (7,) and torch.all(e > 0)
+    with pytest.raises(ValueError, match="goal"):
+        model.goal_energy(z0, np.zeros(2), torch.zeros(1, 4, D))
+    with pytest.raises(ValueError, match="RGB"):
+        model.encode(np.zeros((64, 64), np.uint8))
+
+
+def test_shift_actions_drops_the_first_and_appends_zero():
+    a = torch.arange(6.0).reshape(3, 2)
+    torch.testing.assert_close(shift_actions(a), torch.tensor([[2.0, 3.0], [4.0, 5.0], [0.0, 0.0]]))
+
+
+def test_random_actions_respect_the_bound_and_the_seed():
+    a = random_actions(np.random.default_rng(0), 10, 12, 6.0)
+    assert a.shape == (10, 12, 2) and np.linalg.norm(a, axis=-1).max() <= 6.0 + 1e-5
+    np.testing.assert_array_equal(a, random_actions(np.random.default_rng(0), 10, 12, 6.0))
+
+
+@pytest.mark.parametrize("env", ["two_rooms", "push"])
+def test_collect_is_deterministic_and_consistent(env):
+    t1, t2 = collect(env, 3, 5, seed=2, progress=False), collect(env, 3, 5, seed=2, progress=False)
+    assert t1.frames.shape == (3, 6, 64, 64, 3) and t1.frames.dtype == np.uint8
+    assert t1.states.shape == (3, 6, 2) and t1.actions.shape == (3, 5, 2)
+    np.testing.assert_array_equal(t1.frames, t2.frames)
+    np.testing.assert_array_equal(t1.states, t1.sim_states[..., :2])
+
+
+def test_action_free_clips_shape():
+    clips = action_free_clips("two_rooms", 2, 8, 32, progress=False)
+    assert clips.shape == (2, 3, 8, 32, 32) and clips.dtype == torch.uint8
+
+
+def test_episode_folder_round_trip(tmp_path):
+    traj = collect("two_rooms", 2, 4, seed=0, progress=False)
+    folder = write_episodes(traj, tmp_path / "eps", progress=False)
+    assert (folder / "episode_00001" / "recording.mp4").is_file()
+    back = read_episodes(folder)
+    np.testing.assert_array_equal(back.actions, traj.actions)
+    np.testing.assert_array_equal(back.states, traj.states)
+    assert back.frames.shape == traj.frames.shape
+    assert np.abs(back.frames.astype(int) - traj.frames.astype(int)).mean() < 4  # lossy video, close
+    with pytest.raises(FileNotFoundError, match="meta.json"):
+        read_episodes(tmp_path / "missing")
+
+
+def test_tiny_ac_training_reduces_the_loss_and_round_trips(tmp_path):
+    traj = collect("two_rooms", 24, 8, seed=0, progress=False)
+    cfg = replace(ACTrainConfig(), episodes=24, episode_steps=8, window=5, steps=40, batch_size=16, warmup_steps=5,
+                  predictor=ACPredictorConfig(embed_dim=32, depth=1, num_heads=2))
+    model, log = train_ac(VideoViT(VideoViTConfig()), traj, cfg, progress=False)
+    assert np.mean(log["teacher"][-5:]) < 0.7 * np.mean(log["teacher"][:5])
+    path = save_world_model(tmp_path / "ac.pt", model, cfg, metrics={"x": 1.0})
+    back, cfg2, metrics = load_world_model(path)
+    assert cfg2 == cfg and metrics == {"x": 1.0}
+    z = model.encode(traj.frames[0, :1])
+    a = torch.zeros(1, 3, 2)
+    torch.testing.assert_close(back.rollout(z, a, torch.zeros(1, 2)), model.rollout(z, a, torch.zeros(1, 2)))
+
+
+def test_pixel_model_shapes_training_and_errors():
+    traj = collect("two_rooms", 16, 6, seed=0, progress=False)
+    cfg = replace(ACTrainConfig(), episodes=16, episode_steps=6, window=4, steps=30, batch_size=8, warmup_steps=5,
+                  pixel=PixelModelConfig(width=8))
+    model, log = train_pixel(traj, cfg, progress=False)
+    assert np.mean(log["teacher"][-5:]) < np.mean(log["teacher"][:5])
+    frame = model.encode(traj.frames[0, 0])
+    assert frame.shape == (1, 3, 32, 32)
+    out = model.rollout(frame, torch.zeros(1, 4, 2), torch.zeros(1, 2))
+    assert out.shape == (1, 4, 3, 32, 32) and out.min() >= 0 and out.max() <= 1
+    with pytest.raises(ValueError, match=r"\[B, 3, 32, 32\]"):
+        model(torch.zeros(1, 3, 16, 16), torch.zeros(1, 2), torch.zeros(1, 2))
+    with pytest.raises(ValueError, match="does not match"):
+        model.goal_energy(frame, np.zeros(2), torch.zeros(1, 3, 16, 16))
+    assert isinstance(model, PixelWorldModel)
