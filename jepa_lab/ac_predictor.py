@@ -34,9 +34,9 @@ class ACPredictorConfig(DictRoundTrip):
     7-D actions and states (``ACPredictorConfig.preset("vitg")`` is its shape, not buildable here)."""
 
     embed_dim: int = 64
-    depth: int = 3
+    depth: int = 2
     num_heads: int = 4
-    mlp_ratio: float = 4.0
+    mlp_ratio: float = 2.0
     action_dim: int = 2
     state_dim: int = 2
     max_steps: int = 16

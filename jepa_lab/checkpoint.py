@@ -53,3 +53,19 @@ def load_checkpoint(path: str | os.PathLike, kind: str | None = None) -> dict:
     if kind is not None and payload["kind"] != kind:
         raise ValueError(f"{path} holds a {payload['kind']!r} checkpoint, expected {kind!r}")
     return payload
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write text to ``path`` atomically (temp file in the same folder, then rename); returns the Path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

@@ -3,6 +3,8 @@
     jepa-lab train ijepa --preset tiny [--steps N] [--batch-size B] [--out DIR] [--no-resume]
                          [--ckpt-every K] [--export PATH]
     jepa-lab info [--preset NAME]
+    jepa-lab train-ac --env two_rooms --out PATH      (phase 2 of V-JEPA 2-AC; cli_planning.py)
+    jepa-lab plan --env two_rooms --episodes N        (planning episodes and their success table)
 
 ``train`` runs :func:`jepa_lab.train.train` on the model's preset config, with ``--steps`` / ``--batch-size``
 overriding the preset's ``optim`` settings. Running the same command again on the same ``--out`` folder
@@ -21,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
-from . import __version__
+from . import __version__, cli_planning
 
 PROG = "jepa-lab"
 MODELS = ("ijepa", "vjepa")
@@ -66,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="jepa-lab: train and inspect the kit's JEPA models from the command line.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{train,info}")
+    sub = parser.add_subparsers(dest="command", metavar="{train,info,train-ac,plan}")
 
     train = sub.add_parser(
         "train",
@@ -94,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "encoder and predictor (built on the meta device: nothing is allocated).")
     info.add_argument("--model", choices=MODELS, default="ijepa", help="whose presets: %(choices)s (default: %(default)s)")
     info.add_argument("--preset", choices=presets, help="preset to describe: %(choices)s")
+    cli_planning.add_parsers(sub, _int_at_least)
     return parser
 
 
@@ -106,12 +109,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.error("expected a command: train or info (see jepa-lab --help)")
-    if args.preset is not None and args.preset not in _presets(args.model):
+        parser.error("expected a command: train, info, train-ac or plan (see jepa-lab --help)")
+    if getattr(args, "preset", None) is not None and args.preset not in _presets(args.model):
         parser.error(f"{args.model} has no preset {args.preset!r}; expected one of {sorted(_presets(args.model))}")
     try:
         if args.command == "train":
             return _train(args, argv)
+        if args.command in ("train-ac", "plan"):
+            return cli_planning.run(args, argv, PROG)
         return _info(args)
     except (ValueError, FileNotFoundError) as err:
         # Problems with the user's input or files (e.g. resuming a run of another config): no traceback.

@@ -9,14 +9,22 @@ from __future__ import annotations
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
-SHIPPED = {"ijepa_tiny": "ijepa_tiny.pt", "vjepa_tiny": "vjepa_tiny.pt"}
+# name -> (file, kind of model it holds)
+SHIPPED = {
+    "ijepa_tiny": ("ijepa_tiny.pt", "jepa_lab.ijepa"),
+    "vjepa_tiny": ("vjepa_tiny.pt", "jepa_lab.vjepa"),
+    "vjepa_envs": ("vjepa_envs.pt", "jepa_lab.vjepa"),  # the planning environments' video encoder
+    "ac_two_rooms": ("ac_two_rooms.pt", "jepa_lab.ac"),
+    "ac_push": ("ac_push.pt", "jepa_lab.ac"),
+    "pixel_two_rooms": ("pixel_two_rooms.pt", "jepa_lab.ac"),
+}
 
 
 def pretrained_path(name: str = "ijepa_tiny") -> Path:
     """Path of a shipped checkpoint; a clear error if the name is unknown or the file is missing."""
     if name not in SHIPPED:
         raise ValueError(f"unknown pretrained checkpoint {name!r}; expected one of {sorted(SHIPPED)}")
-    path = DATA_DIR / SHIPPED[name]
+    path = DATA_DIR / SHIPPED[name][0]
     if not path.is_file():
         raise FileNotFoundError(
             f"{path} is missing. It ships with the repository (install with `pip install -e .` from a clone); "
@@ -26,8 +34,15 @@ def pretrained_path(name: str = "ijepa_tiny") -> Path:
 
 
 def load_pretrained(name: str = "ijepa_tiny"):
-    """The shipped model in eval mode: ``load_pretrained("ijepa_tiny")`` -> ``IJEPA``,
-    ``load_pretrained("vjepa_tiny")`` -> ``VJEPA``."""
+    """The shipped model in eval mode: ``"ijepa_tiny"`` -> ``IJEPA``; ``"vjepa_tiny"``, ``"vjepa_envs"`` ->
+    ``VJEPA``; ``"ac_two_rooms"``, ``"ac_push"`` -> ``LatentWorldModel``; ``"pixel_two_rooms"`` ->
+    ``PixelWorldModel``."""
+    path = pretrained_path(name)
+    kind = SHIPPED[name][1]
+    if kind == "jepa_lab.ac":
+        from .ac_train import load_world_model
+
+        return load_world_model(path)[0]
     from .train import load_model
 
-    return load_model(pretrained_path(name), f"jepa_lab.{name.split('_')[0]}")
+    return load_model(path, kind)

@@ -2,7 +2,7 @@
 
 ``encode`` turns observations into layer-normed patch latents, ``rollout`` imagines the latents an action
 sequence leads to, and ``goal_energy`` builds the planner's energy: the mean L1 distance between the imagined
-final latents and the goal image's latents (V-JEPA 2-AC's planning objective). ``LatentMPCPolicy`` closes the
+final latents and the goal image's latents (V-JEPA 2-AC's planning objective). ``MPCPolicy`` closes the
 loop: plan, take the first action, observe, re-plan (warm-started from the previous plan).
 
 Shapes: B batch, S samples, H horizon, N patch tokens, D encoder width, A action dim.
@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .ac_predictor import ACPredictor
+from .planner import shift_plan
 from .ijepa import IMAGENET_MEAN, IMAGENET_STD
 from .video_vit import VideoViT
 
@@ -98,9 +99,11 @@ def _single(z: torch.Tensor, name: str) -> torch.Tensor:
     return z
 
 
-class LatentMPCPolicy:
-    """Model-predictive control in latent space: ``policy(obs, info) -> action`` plans with ``planner``
-    toward the goal image set by ``set_goal`` and returns the first action of the plan (numpy [A])."""
+class MPCPolicy:
+    """Model-predictive control with a world model (anything with ``encode`` and ``goal_energy``: the latent
+    model here or the pixel baseline): ``policy(obs, info) -> action`` plans with ``planner`` toward the goal
+    image set by ``set_goal`` and returns the first action of the plan (numpy [A]); the next call re-plans,
+    warm-started from the rest of this plan."""
 
     def __init__(self, model: LatentWorldModel, planner, seed: int = 0):
         self.model, self.planner, self.seed = model, planner, seed
@@ -112,21 +115,22 @@ class LatentMPCPolicy:
         self.last_result, self.plan_ms = None, []
 
     def set_goal(self, goal_image) -> None:
-        """Goal image: uint8 RGB [H, W, 3] of the same size as the observations."""
-        self.z_goal = self.model.encode(goal_image)
+        """Goal image: uint8 RGB [H, W, 3] of the same size as the observations (checked at the first plan)."""
+        goal = np.asarray(goal_image)
+        if goal.ndim != 3 or goal.shape[-1] != 3:
+            raise ValueError(f"goal image: expected one RGB image [H, W, 3], got shape {goal.shape}")
+        self.goal_shape, self.z_goal = goal.shape, self.model.encode(goal)
 
     def __call__(self, obs, info) -> np.ndarray:
         if self.z_goal is None:
             raise RuntimeError("no goal: call policy.set_goal(goal_image) before planning")
+        if np.shape(obs) != self.goal_shape:
+            raise ValueError(f"goal image of shape {self.goal_shape} does not match the observations "
+                             f"{np.shape(obs)}: render the goal with the same environment (env.goal_image())")
         start = time.perf_counter()
         energy = self.model.goal_energy(self.model.encode(obs), info["state"], self.z_goal)
-        init = None if self.plan_actions is None else shift_actions(self.plan_actions)
+        init = None if self.plan_actions is None else shift_plan(self.plan_actions)
         self.last_result = self.planner.plan(energy, init_mean=init, generator=self.generator)
         self.plan_actions = self.last_result.actions
         self.plan_ms.append(1000 * (time.perf_counter() - start))
         return self.plan_actions[0].numpy().astype(np.float32)
-
-
-def shift_actions(actions: torch.Tensor) -> torch.Tensor:
-    """Warm start for the next plan: drop the executed first action, append a zero action. [H, A] -> [H, A]."""
-    return torch.cat([actions[1:], torch.zeros_like(actions[:1])])

@@ -11,7 +11,7 @@ from jepa_lab.ac_train import ACTrainConfig, load_world_model, save_world_model,
 from jepa_lab.pixel_model import PixelModelConfig, PixelWorldModel
 from jepa_lab.trajectories import action_free_clips, collect, random_actions, read_episodes, write_episodes
 from jepa_lab.video_vit import VideoViT, VideoViTConfig
-from jepa_lab.world_model import LatentWorldModel, shift_actions
+from jepa_lab.world_model import LatentWorldModel
 
 N, D = 16, 96
 
@@ -113,11 +113,6 @@ def test_goal_energy_is_batched_and_checks_the_goal():
         model.goal_energy(z0, np.zeros(2), torch.zeros(1, 4, D))
     with pytest.raises(ValueError, match="RGB"):
         model.encode(np.zeros((64, 64), np.uint8))
-
-
-def test_shift_actions_drops_the_first_and_appends_zero():
-    a = torch.arange(6.0).reshape(3, 2)
-    torch.testing.assert_close(shift_actions(a), torch.tensor([[2.0, 3.0], [4.0, 5.0], [0.0, 0.0]]))
 
 
 def test_random_actions_respect_the_bound_and_the_seed():

@@ -77,7 +77,7 @@ def test_info_lists_presets(capsys):
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        ([], "expected a command: train or info"),
+        ([], "expected a command: train, info, train-ac or plan"),
         (["fly"], "invalid choice: 'fly'"),
         (["train"], "the following arguments are required: model"),
         (["train", "vjepa", "--preset", "vit_h14"], "vjepa has no preset 'vit_h14'"),

@@ -1,0 +1,113 @@
+"""Planning in latent space: does the V-JEPA 2-AC-style world model reach goals, and how fast does it plan?
+
+    python benchmarks/planning.py --quick --json out.json   # shipped world models, few episodes (~2 min)
+    python benchmarks/planning.py --json out.json           # >= 50 episodes per row, plus success against the
+                                                            # amount of action-labelled data (trains 2 models)
+
+Prints a table and, with --json, writes a flat JSON. Stable keys: two_rooms_success_{cem,mppi,random,oracle,pixel},
+push_success_{cem,random}, ms_per_plan_step_latent, ms_per_plan_step_pixel, ac_train_seconds,
+pixel_train_seconds, episodes; the full mode adds two_rooms_success_cem_by_episodes ({episodes: success}) and
+push_success_oracle. Success rates are over the same fixed-seed episodes for every method.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from common import write_json
+from jepa_lab.ac_train import ACTrainConfig, train_ac
+from jepa_lab.checkpoint import load_checkpoint
+from jepa_lab.planning_eval import PlanSettings, evaluate, shipped_world_model
+from jepa_lab.pretrained import load_pretrained, pretrained_path
+from jepa_lab.trajectories import collect
+
+QUICK = {"two_rooms": {"cem": 12, "mppi": 6, "random": 12, "oracle": 6, "pixel": 4}, "push": {"cem": 6, "random": 12}}
+FULL = {"two_rooms": {"cem": 50, "mppi": 50, "random": 50, "oracle": 50, "pixel": 50},
+        "push": {"cem": 50, "random": 50, "oracle": 50}}
+DATA_EPISODES = (50, 200)  # + the shipped model's 1000: success against the amount of action-labelled data
+DATA_EVAL_EPISODES = 30
+
+
+def shipped_seconds(name: str) -> float:
+    """Training seconds recorded in a shipped world-model file."""
+    return float(load_checkpoint(pretrained_path(name)).get("metrics", {}).get("train_seconds", float("nan")))
+
+
+def main_table(plan: dict, settings: PlanSettings) -> tuple[dict, dict]:
+    """Every (env, method) row of ``plan`` with the shipped world models."""
+    models = {env: shipped_world_model("latent", env) for env in plan}
+    pixel = shipped_world_model("pixel", "two_rooms")
+    rows = {}
+    for env, methods in plan.items():
+        for method, episodes in methods.items():
+            t0 = time.perf_counter()
+            rows[(env, method)] = evaluate(env, method, episodes, models[env], pixel, settings)
+            rows[(env, method)]["seconds"] = time.perf_counter() - t0
+            rows[(env, method)]["episodes"] = episodes
+    return rows, models
+
+
+def data_curve(settings: PlanSettings) -> dict:
+    """Two Rooms CEM success after training on fewer action-labelled episodes (same steps, same encoder)."""
+    encoder = load_pretrained("vjepa_envs").target_encoder
+    cfg = ACTrainConfig.preset("two_rooms")
+    out = {}
+    for n in DATA_EPISODES:
+        traj = collect("two_rooms", n, cfg.episode_steps, seed=cfg.data_seed)
+        model, _ = train_ac(encoder, traj, replace(cfg, episodes=n))
+        out[n] = evaluate("two_rooms", "cem", DATA_EVAL_EPISODES, model, settings=settings)["success"]
+    return out
+
+
+def flatten(rows: dict, quick: bool, curve: dict | None) -> dict:
+    res = {f"{env}_success_{m}": r["success"] for (env, m), r in rows.items()}
+    res["ms_per_plan_step_latent"] = rows[("two_rooms", "cem")]["ms_per_step"]
+    res["ms_per_plan_step_pixel"] = rows[("two_rooms", "pixel")]["ms_per_step"]
+    res["ms_per_plan_step_oracle"] = rows[("two_rooms", "oracle")]["ms_per_step"]
+    res["ac_train_seconds"] = shipped_seconds("ac_two_rooms")
+    res["ac_train_seconds_push"] = shipped_seconds("ac_push")
+    res["pixel_train_seconds"] = shipped_seconds("pixel_two_rooms")
+    res["episodes"] = {f"{env}_{m}": r["episodes"] for (env, m), r in rows.items()}
+    res["mean_steps"] = {f"{env}_{m}": r["steps"] for (env, m), r in rows.items()}
+    if curve is not None:
+        res["two_rooms_success_cem_by_episodes"] = {**{str(k): v for k, v in curve.items()},
+                                                    "1000": rows[("two_rooms", "cem")]["success"]}
+    res.update(mode="quick" if quick else "full", torch=torch.__version__, threads=torch.get_num_threads(),
+               machine=platform.processor() or platform.machine())
+    return res
+
+
+def print_table(rows: dict, res: dict) -> None:
+    print(f"{'env':<10} {'method':<7} {'episodes':>8} {'success':>8} {'steps':>6} {'ms/step':>8} {'seconds':>8}")
+    for (env, m), r in rows.items():
+        print(f"{env:<10} {m:<7} {r['episodes']:>8} {r['success']:>8.0%} {r['steps']:>6.1f} "
+              f"{r['ms_per_step']:>8.1f} {r['seconds']:>8.1f}")
+    print(f"AC predictor training: {res['ac_train_seconds']:.0f} s (two_rooms), {res['ac_train_seconds_push']:.0f} s "
+          f"(push); pixel model: {res['pixel_train_seconds']:.0f} s")
+    if "two_rooms_success_cem_by_episodes" in res:
+        print("two_rooms CEM success by action-labelled episodes:", res["two_rooms_success_cem_by_episodes"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few episodes, shipped models only")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    args = parser.parse_args()
+    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    settings = PlanSettings()
+    rows, _ = main_table(QUICK if args.quick else FULL, settings)
+    curve = None if args.quick else data_curve(settings)
+    res = flatten(rows, args.quick, curve)
+    print_table(rows, res)
+    if args.json:
+        write_json(args.json, res)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Planners side by side on the planning environments: latent CEM / MPPI, random actions, an oracle with the
+simulator's true dynamics, and the pixel-space world model, over the same fixed-seed episodes.
+
+``make_policy(method, env, ...)`` builds a policy for one method; ``run_episodes`` runs a policy over episodes
+and ``evaluate`` returns one summary row (success rate, steps, milliseconds per re-planning step). The shipped
+world models are found by ``shipped_world_model(kind, env)``.
+
+Shapes: S samples, H horizon, A action dim, F full simulator state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .cem import CEM, CEMConfig
+from .mppi import MPPI, MPPIConfig
+from .planner import ActionBounds, mpc_episode, random_policy, shift_plan
+from .trajectories import make_env
+
+METHODS = ("cem", "mppi", "random", "oracle", "pixel")
+
+
+@dataclass(frozen=True)
+class PlanSettings:
+    """The planner settings of the benchmark (CPU-sized; V-JEPA 2-AC uses 400 samples x 10 iterations,
+    eb_jepa's Two Rooms 200 x 20 with a horizon of 90)."""
+
+    horizon: int = 8
+    samples: int = 128
+    elites: int = 12
+    iterations: int = 4
+    mppi_iterations: int = 4
+    seed: int = 0
+
+
+def make_planner(kind: str, bounds: ActionBounds, settings: PlanSettings = PlanSettings()):
+    """A CEM or MPPI planner for 2-D actions with the benchmark's settings."""
+    s = settings
+    if kind == "cem":
+        return CEM(CEMConfig(samples=s.samples, elites=s.elites, iterations=s.iterations), bounds, 2, s.horizon)
+    if kind == "mppi":
+        return MPPI(MPPIConfig(samples=s.samples, iterations=s.mppi_iterations), bounds, 2, s.horizon)
+    raise ValueError(f"unknown planner {kind!r}; expected 'cem' or 'mppi'")
+
+
+class OraclePolicy:
+    """Upper bound: CEM on the simulator's true dynamics (``env.simulate``) with the task distance
+    (geodesic in Two Rooms) as the energy. Sees the true state, which no world model does."""
+
+    def __init__(self, env, planner, seed: int = 0):
+        self.env, self.planner, self.seed = env, planner, seed
+        self.reset()
+
+    def reset(self) -> None:
+        self.plan_actions, self.generator = None, torch.Generator().manual_seed(self.seed)
+
+    def __call__(self, obs, info) -> np.ndarray:
+        start = self.env.full_state()[None]  # [1, F]
+
+        def energy(actions: torch.Tensor) -> torch.Tensor:
+            a = actions.numpy()
+            final = self.env.simulate(np.repeat(start, len(a), axis=0), a)[:, -1]  # [S, F]
+            return torch.as_tensor(self.env.task_distance(final), dtype=torch.float32)
+
+        init = None if self.plan_actions is None else shift_plan(self.plan_actions)
+        self.plan_actions = self.planner.plan(energy, init_mean=init, generator=self.generator).actions
+        return self.plan_actions[0].numpy().astype(np.float32)
+
+
+def make_policy(method: str, env, latent_model=None, pixel_model=None, settings: PlanSettings = PlanSettings()):
+    """A policy ``policy(obs, info) -> action`` for one method; world-model methods need the model."""
+    from .world_model import MPCPolicy
+
+    bounds = ActionBounds(max_norm=float(env.cfg.max_step))
+    if method in ("cem", "mppi"):
+        if latent_model is None:
+            raise ValueError(f"method {method!r} needs a latent world model (latent_model=...)")
+        return MPCPolicy(latent_model, make_planner(method, bounds, settings), seed=settings.seed)
+    if method == "pixel":
+        if pixel_model is None:
+            raise ValueError("method 'pixel' needs a pixel world model (pixel_model=...)")
+        return MPCPolicy(pixel_model, make_planner("cem", bounds, settings), seed=settings.seed)
+    if method == "oracle":
+        return OraclePolicy(env, make_planner("cem", bounds, settings), seed=settings.seed)
+    if method == "random":
+        return random_policy(bounds, 2, torch.Generator().manual_seed(settings.seed))
+    raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
+
+
+def episode_seeds(episodes: int, first: int = 10_000) -> list[int]:
+    """The fixed evaluation seeds (disjoint from the training data's seeds)."""
+    return [first + e for e in range(episodes)]
+
+
+def run_episodes(env, policy, episodes: int, progress: bool = True, desc: str = "episodes") -> list:
+    """Run a policy on fixed-seed episodes; the goal image is handed to policies that take one."""
+    out = []
+    for seed in tqdm(episode_seeds(episodes), desc=desc, disable=not progress, leave=False):
+        env.reset(seed=seed)
+        if hasattr(policy, "set_goal"):
+            policy.set_goal(env.goal_image())
+        out.append(mpc_episode(env, policy, seed=seed))
+    return out
+
+
+def summarise(episodes: list) -> dict:
+    """Success rate, mean steps, mean final distance and mean milliseconds per policy call."""
+    return {"success": float(np.mean([e.success for e in episodes])),
+            "steps": float(np.mean([e.steps for e in episodes])),
+            "final_distance": float(np.mean([e.distances[-1] for e in episodes])),
+            "ms_per_step": float(np.mean([e.ms_per_step for e in episodes]))}
+
+
+def evaluate(env_name: str, method: str, episodes: int, latent_model=None, pixel_model=None,
+             settings: PlanSettings = PlanSettings(), progress: bool = True) -> dict:
+    """One row of the benchmark table: a method on an environment over fixed-seed episodes."""
+    env = make_env(env_name)
+    policy = make_policy(method, env, latent_model, pixel_model, settings)
+    return summarise(run_episodes(env, policy, episodes, progress, desc=f"{env_name} {method}"))
+
+
+def shipped_world_model(kind: str, env_name: str):
+    """The shipped latent (``kind="latent"``) or pixel (``"pixel"``) world model of an env, in eval mode."""
+    from .ac_train import load_world_model
+    from .pretrained import pretrained_path
+
+    name = f"{'ac' if kind == 'latent' else 'pixel'}_{env_name}"
+    return load_world_model(pretrained_path(name))[0]
