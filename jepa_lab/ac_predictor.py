@@ -164,17 +164,13 @@ def latent_l1(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def ac_loss(model: ACPredictor, z: torch.Tensor, actions: torch.Tensor, states: torch.Tensor,
             rollout_steps: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
     """V-JEPA 2-AC's two losses on a clip of T + 1 frames (z [B, T + 1, N, D] layer-normed latents, actions and
-    states [B, T, .] of the first T steps): teacher forcing predicts frames 1..T from the true frames 0..T-1;
-    the rollout feeds its own predictions back for ``rollout_steps`` steps from frame 0. Returns both L1s."""
+    states [B, T, .] of the first T steps): teacher forcing predicts frames 1..T from the true frames and
+    states 0..T-1; the rollout feeds its own predictions back for ``rollout_steps`` steps from frame 0, with
+    the states guessed as at planning time (state + action), so the predictor learns to trust the latents
+    where the guess is wrong (an agent pressed against a wall does not move). Returns both L1s."""
     teacher = latent_l1(model(z[:, :-1], actions, states), z[:, 1:])
     k = min(rollout_steps, actions.shape[1])
     if k == 0:
         return teacher, torch.zeros(())
-    imagined = model.rollout(z[:, 0], actions[:, :k], states[:, 0], next_state=_true_states(states, k))
+    imagined = model.rollout(z[:, 0], actions[:, :k], states[:, 0])
     return teacher, latent_l1(imagined, z[:, 1:k + 1])
-
-
-def _true_states(states: torch.Tensor, k: int):
-    """During training the recorded states are known: a next_state function that replays them in order."""
-    seq = iter(states[:, 1:k + 1].unbind(1))
-    return lambda s, a: next(seq, s)

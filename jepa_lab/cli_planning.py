@@ -1,7 +1,8 @@
 """The planning commands of ``jepa-lab`` (see cli.py for the rest):
 
     jepa-lab train-ac --env two_rooms [--encoder PATH] [--episodes E] [--steps N] [--pixel] --out PATH
-    jepa-lab plan --env two_rooms [--episodes N] [--methods cem,random,...] [--json PATH]
+    jepa-lab plan --env two_rooms [--episodes N] [--methods cem,random,...] [--horizon H] [--samples S]
+                  [--iterations I] [--json PATH]
 
 ``train-ac`` is phase 2 of V-JEPA 2-AC: random-action trajectories of the env, a frozen V-JEPA encoder
 (default: the shipped ``vjepa_envs``), a fresh action-conditioned predictor (or, with ``--pixel``, the pixel
@@ -40,6 +41,9 @@ def add_parsers(sub, int_at_least) -> None:
                       help=f"comma-separated, from {','.join(METHODS)} (default: %(default)s)")
     plan.add_argument("--model", metavar="PATH", help="latent world model (default: the shipped one)")
     plan.add_argument("--pixel-model", metavar="PATH", help="pixel world model (default: the shipped one)")
+    plan.add_argument("--horizon", type=int_at_least(1), metavar="H", help="planned steps (default: 8)")
+    plan.add_argument("--samples", type=int_at_least(2), metavar="S", help="samples per iteration (default: 128)")
+    plan.add_argument("--iterations", type=int_at_least(1), metavar="I", help="planner iterations (default: 4)")
     plan.add_argument("--json", metavar="PATH", help="also write the table as JSON")
 
 
@@ -82,7 +86,7 @@ def _encoder(path):
 
 def _plan(args) -> int:
     from .ac_train import load_world_model
-    from .planning_eval import METHODS, evaluate, shipped_world_model
+    from .planning_eval import METHODS, PlanSettings, evaluate, shipped_world_model
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     bad = [m for m in methods if m not in METHODS]
@@ -91,7 +95,14 @@ def _plan(args) -> int:
     load = lambda path, kind: load_world_model(path)[0] if path else shipped_world_model(kind, args.env)
     latent = load(args.model, "latent") if {"cem", "mppi"} & set(methods) else None
     pixel = load(args.pixel_model, "pixel") if "pixel" in methods else None
-    rows = {m: evaluate(args.env, m, args.episodes, latent, pixel) for m in methods}
+    settings = PlanSettings()
+    for name in ("horizon", "samples", "iterations"):
+        if getattr(args, name) is not None:
+            settings = replace(settings, **{name: getattr(args, name)})
+    if args.iterations is not None:
+        settings = replace(settings, mppi_iterations=args.iterations)
+    settings = replace(settings, elites=max(2, min(settings.elites, settings.samples // 4)))
+    rows = {m: evaluate(args.env, m, args.episodes, latent, pixel, settings) for m in methods}
     print(f"{args.env}, {args.episodes} episodes per method")
     print(f"{'method':<8} {'success':>8} {'steps':>6} {'final dist':>10} {'ms/step':>8}")
     for m, r in rows.items():

@@ -134,3 +134,28 @@ def test_train_vjepa_runs_and_exports_a_loadable_model(tmp_path):
 def test_info_counts_the_vjepa_encoder_exactly(capsys):
     assert main(["info", "--model", "vjepa", "--preset", "vit_l16"]) == 0
     assert "303,885,312" in capsys.readouterr().out
+
+
+def test_train_ac_then_plan_with_the_trained_model(tmp_path, capsys):
+    out = tmp_path / "ac.pt"
+    assert main(["train-ac", "--env", "two_rooms", "--episodes", "12", "--steps", "3", "--out", str(out)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    ckpt = load_checkpoint(out, "jepa_lab.ac")
+    assert ckpt["model"] == "latent" and ckpt["metrics"]["episodes"] == 12
+    assert ckpt["command"].startswith("jepa-lab train-ac")
+    table = tmp_path / "table.json"
+    assert main(["plan", "--env", "two_rooms", "--episodes", "1", "--methods", "random,cem", "--model", str(out),
+                 "--horizon", "2", "--samples", "8", "--iterations", "1", "--json", str(table)]) == 0
+    printed = capsys.readouterr().out
+    assert "random" in printed and "cem" in printed and "success" in printed
+    import json
+
+    rows = json.loads(table.read_text())["rows"]
+    assert set(rows) == {"random", "cem"} and 0.0 <= rows["cem"]["success"] <= 1.0
+
+
+def test_plan_rejects_unknown_methods(capsys):
+    with pytest.raises(SystemExit) as err:
+        main(["plan", "--methods", "cem,teleport"])
+    assert err.value.code == 2
+    assert "teleport" in capsys.readouterr().err
