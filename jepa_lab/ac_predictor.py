@@ -161,13 +161,25 @@ def latent_l1(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (pred - target).abs().mean()
 
 
+def integrated_states(state0: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """Where the actions *command* the agent to be: state0 [B, S] + running sums of actions [B, T, A]
+    -> [B, T, S] (step t: state0 + a_0 + ... + a_{t-1}); what a planner can know about future states."""
+    before = torch.cat([torch.zeros_like(actions[:, :1]), actions[:, :-1]], dim=1).cumsum(dim=1)
+    return state0[:, None] + before
+
+
 def ac_loss(model: ACPredictor, z: torch.Tensor, actions: torch.Tensor, states: torch.Tensor,
-            rollout_steps: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+            rollout_steps: int = 2, integrate_states: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """V-JEPA 2-AC's two losses on a clip of T + 1 frames (z [B, T + 1, N, D] layer-normed latents, actions and
     states [B, T, .] of the first T steps): teacher forcing predicts frames 1..T from the true frames and
     states 0..T-1; the rollout feeds its own predictions back for ``rollout_steps`` steps from frame 0, with
     the states guessed as at planning time (state + action), so the predictor learns to trust the latents
-    where the guess is wrong (an agent pressed against a wall does not move). Returns both L1s."""
+    where the guess is wrong (an agent pressed against a wall does not move). ``integrate_states`` feeds the
+    teacher-forcing steps the same guess instead of the recorded states (the paper feeds recorded ones), so
+    the state token always means "commanded position" and the frame latents carry where the agent really is.
+    Returns both L1s."""
+    if integrate_states:
+        states = integrated_states(states[:, 0], actions)
     teacher = latent_l1(model(z[:, :-1], actions, states), z[:, 1:])
     k = min(rollout_steps, actions.shape[1])
     if k == 0:

@@ -40,7 +40,8 @@ class ACTrainConfig(DictRoundTrip):
     lr: float = 2e-3
     warmup_steps: int = 100
     weight_decay: float = 0.01
-    rollout_steps: int = 2
+    rollout_steps: int = 4
+    integrate_states: bool = True  # teacher forcing on commanded states (ac_predictor.ac_loss)
     data_seed: int = 1
     seed: int = 0
     predictor: ACPredictorConfig = ACPredictorConfig()
@@ -119,7 +120,7 @@ def train_ac(encoder, traj: Trajectories, cfg: ACTrainConfig = ACTrainConfig(), 
     def loss_fn(gen):
         ep, start = windows(len(traj), traj.actions.shape[1], w, cfg.batch_size, gen)
         return ac_loss(model.predictor, _gather(z, ep, start, w), _gather(actions, ep, start, w - 1),
-                       _gather(states, ep, start, w - 1), cfg.rollout_steps)
+                       _gather(states, ep, start, w - 1), cfg.rollout_steps, cfg.integrate_states)
 
     model.train()
     log = _optimise(model.predictor.parameters(), cfg, loss_fn, "AC predictor", progress)

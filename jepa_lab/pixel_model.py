@@ -25,7 +25,7 @@ from .world_model import observations_to_tensor
 @dataclass(frozen=True)
 class PixelModelConfig(DictRoundTrip):
     img_size: int = 32
-    width: int = 32
+    width: int = 16
     action_dim: int = 2
     state_dim: int = 2
 
