@@ -41,6 +41,7 @@ class ACPredictorConfig(DictRoundTrip):
     state_dim: int = 2
     max_steps: int = 16
     norm_eps: float = 1e-6
+    use_state: bool = True  # False: the state token carries no state (an ablation: position from pixels only)
 
     def __post_init__(self):
         for name in ("embed_dim", "depth", "num_heads", "action_dim", "state_dim", "max_steps"):
@@ -99,6 +100,8 @@ class ACPredictor(nn.Module):
         """Tokens of T steps starting at step t0: [B, T, N, D], [B, T, A], [B, T, S] -> [B, T, N + 2, Dp]."""
         patches = self.predictor_embed(z) + self.patch_pos  # [B, T, N, Dp]
         act = self.action_encoder(actions) + self.type_embed[0]  # [B, T, Dp]
+        if not self.cfg.use_state:
+            states = torch.zeros_like(states)
         sta = self.state_encoder(states) + self.type_embed[1]  # [B, T, Dp]
         tokens = torch.cat([act[:, :, None], sta[:, :, None], patches], dim=2)  # [B, T, N + 2, Dp]
         return tokens + self.time_embed[t0:t0 + z.shape[1]]

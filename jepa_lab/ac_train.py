@@ -41,7 +41,7 @@ class ACTrainConfig(DictRoundTrip):
     warmup_steps: int = 100
     weight_decay: float = 0.01
     rollout_steps: int = 4
-    integrate_states: bool = True  # teacher forcing on commanded states (ac_predictor.ac_loss)
+    integrate_states: bool = False  # True: teacher forcing on commanded states (ac_predictor.ac_loss)
     data_seed: int = 1
     seed: int = 0
     predictor: ACPredictorConfig = ACPredictorConfig()
