@@ -35,7 +35,7 @@ class ACTrainConfig(DictRoundTrip):
     episodes: int = 1000
     episode_steps: int = 16
     window: int = 8  # frames per sample: 7 actions, as V-JEPA 2-AC's 8-frame clips
-    steps: int = 2000
+    steps: int = 4000
     batch_size: int = 64
     lr: float = 2e-3
     warmup_steps: int = 100

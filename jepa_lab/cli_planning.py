@@ -1,6 +1,7 @@
 """The planning commands of ``jepa-lab`` (see cli.py for the rest):
 
-    jepa-lab train-ac --env two_rooms [--encoder PATH] [--episodes E] [--steps N] [--pixel] --out PATH
+    jepa-lab train-ac --env two_rooms [--encoder PATH] [--episodes E] [--steps N] [--rollout-steps K] [--pixel]
+                      --out PATH
     jepa-lab plan --env two_rooms [--episodes N] [--methods cem,random,...] [--horizon H] [--samples S]
                   [--iterations I] [--json PATH]
 
@@ -29,6 +30,7 @@ def add_parsers(sub, int_at_least) -> None:
     ac.add_argument("--encoder", metavar="PATH", help="V-JEPA weights file (default: the shipped vjepa_envs)")
     ac.add_argument("--episodes", type=int_at_least(1), metavar="E", help="action-labelled episodes")
     ac.add_argument("--steps", type=int_at_least(1), metavar="N", help="optimiser steps")
+    ac.add_argument("--rollout-steps", type=int_at_least(0), metavar="K", help="steps of the rollout loss (default: 4)")
     ac.add_argument("--pixel", action="store_true", help="train the pixel-space baseline instead")
     ac.add_argument("--out", required=True, metavar="PATH", help="world-model file to write")
 
@@ -62,6 +64,8 @@ def _train_ac(args, command: str) -> int:
         cfg = replace(cfg, episodes=args.episodes)
     if args.steps:
         cfg = replace(cfg, steps=args.steps)
+    if args.rollout_steps is not None:
+        cfg = replace(cfg, rollout_steps=args.rollout_steps)
     traj = collect(cfg.env, cfg.episodes, cfg.episode_steps, seed=cfg.data_seed)
     if args.pixel:
         model, log = train_pixel(traj, cfg)

@@ -177,3 +177,19 @@ def test_pixel_model_shapes_training_and_errors():
     with pytest.raises(ValueError, match="does not match"):
         model.goal_energy(frame, np.zeros(2), torch.zeros(1, 3, 16, 16))
     assert isinstance(model, PixelWorldModel)
+
+
+def test_integrated_states_are_the_commanded_positions():
+    from jepa_lab.ac_predictor import integrated_states
+
+    s0 = torch.tensor([[1.0, 2.0]])
+    a = torch.tensor([[[1.0, 0.0], [0.0, 3.0], [5.0, 5.0]]])
+    expected = torch.tensor([[[1.0, 2.0], [2.0, 2.0], [2.0, 5.0]]])
+    torch.testing.assert_close(integrated_states(s0, a), expected)
+
+
+def test_without_the_state_input_the_state_has_no_effect():
+    model = small_predictor(use_state=False)
+    z, a, s = inputs()
+    torch.testing.assert_close(model(z, a, s), model(z, a, s + 10.0))
+    assert not torch.allclose(small_predictor()(z, a, s), small_predictor()(z, a, s + 10.0))
