@@ -27,7 +27,7 @@ from jepa_lab.planning_eval import PlanSettings, evaluate, shipped_world_model
 from jepa_lab.pretrained import load_pretrained, pretrained_path
 from jepa_lab.trajectories import collect
 
-QUICK = {"two_rooms": {"cem": 12, "mppi": 6, "random": 12, "oracle": 6, "pixel": 4}, "push": {"cem": 6, "random": 12}}
+QUICK = {"two_rooms": {"cem": 10, "mppi": 4, "random": 10, "oracle": 4, "pixel": 2}, "push": {"cem": 4, "random": 10}}
 # The pixel model plans ~3x slower and fails its episodes (40 steps each), so its row uses 10 episodes.
 FULL = {"two_rooms": {"cem": 50, "mppi": 50, "random": 50, "oracle": 50, "pixel": 10},
         "push": {"cem": 50, "random": 50, "oracle": 50}}
