@@ -91,7 +91,7 @@ def test_a_bad_action_bound_is_refused():
 
 
 def test_shipped_two_rooms_model_plans_better_than_random():
-    """Two fixed episodes where random actions fail: the shipped latent world model with CEM reaches both."""
+    """Three fixed episodes: the shipped latent world model with CEM reaches more goals than random actions."""
     model = load_pretrained("ac_two_rooms")
     env = make_env("two_rooms")
     settings = PlanSettings()
