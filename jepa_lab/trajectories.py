@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from .arena import clip_norm
+
 ENV_NAMES = ("two_rooms", "push")
 
 
@@ -47,7 +49,7 @@ def random_actions(rng: np.random.Generator, n: int, steps: int, max_step: float
     wander[:, 0] = disk[:, 0]
     for t in range(1, steps):
         wander[:, t] = smooth * wander[:, t - 1] + (1 - smooth) * 2.0 * disk[:, t]
-    wander = _clip_norm(wander, max_step)
+    wander = clip_norm(wander, max_step)[0]
     pick = (np.arange(n) % 2 == 0)[:, None, None]
     return np.where(pick, wander, disk).astype(np.float32)
 
@@ -56,11 +58,6 @@ def _uniform_disk(rng: np.random.Generator, shape: tuple, radius: float) -> np.n
     angle = rng.uniform(0, 2 * np.pi, shape)
     r = radius * np.sqrt(rng.uniform(0, 1, shape))
     return np.stack([r * np.cos(angle), r * np.sin(angle)], axis=-1)
-
-
-def _clip_norm(a: np.ndarray, max_norm: float) -> np.ndarray:
-    norm = np.linalg.norm(a, axis=-1, keepdims=True)
-    return a * np.minimum(1.0, max_norm / np.maximum(norm, 1e-12))
 
 
 @dataclass
