@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .config import DictRoundTrip
-from .world_model import observations_to_tensor
+from .world_model import final_l1_energy, observations_to_tensor
 
 
 @dataclass(frozen=True)
@@ -85,17 +84,9 @@ class PixelWorldModel(nn.Module):
 
     def goal_energy(self, frame0: torch.Tensor, state0, goal: torch.Tensor):
         """actions [S, H, A] -> mean L1 between the imagined final frame and the goal image [S]."""
-        s0 = torch.as_tensor(np.asarray(state0), dtype=torch.float32).reshape(1, -1)
         if frame0.shape != goal.shape:
             raise ValueError(f"goal image {tuple(goal.shape)} does not match the observation {tuple(frame0.shape)}")
-
-        @torch.no_grad()
-        def energy(actions: torch.Tensor) -> torch.Tensor:
-            n = actions.shape[0]
-            final = self.rollout(frame0.expand(n, -1, -1, -1), actions, s0.expand(n, -1))[:, -1]  # [S, 3, P, P]
-            return (final - goal).abs().mean(dim=(1, 2, 3))
-
-        return energy
+        return final_l1_energy(self.rollout, frame0, state0, goal)
 
 
 def pixel_loss(model: PixelWorldModel, frames: torch.Tensor, actions: torch.Tensor, states: torch.Tensor,

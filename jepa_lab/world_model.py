@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .ac_predictor import ACPredictor
-from .planner import shift_plan
+from .planner import RecedingHorizon
 from .ijepa import IMAGENET_MEAN, IMAGENET_STD
 from .video_vit import VideoViT
 
@@ -79,15 +79,22 @@ class LatentWorldModel(nn.Module):
         if z0.shape != z_goal.shape:
             raise ValueError(f"goal latents {tuple(z_goal.shape)} do not match the observation's {tuple(z0.shape)}: "
                              f"is the goal image {self.img_size} px RGB like the observations?")
-        s0 = torch.as_tensor(np.asarray(state0), dtype=torch.float32).reshape(1, -1)  # [1, S]
+        return final_l1_energy(self.rollout, z0, state0, z_goal)
 
-        @torch.no_grad()
-        def energy(actions: torch.Tensor) -> torch.Tensor:
-            s = actions.shape[0]
-            final = self.rollout(z0.expand(s, -1, -1), actions, s0.expand(s, -1))[:, -1]  # [S, N, D]
-            return (final - z_goal).abs().mean(dim=(1, 2))  # [S]
 
-        return energy
+def final_l1_energy(rollout, start: torch.Tensor, state0, goal: torch.Tensor):
+    """The planning energy of a world model's ``rollout(start [S, ...], actions [S, H, A], state0 [S, A])``:
+    actions [S, H, A] -> mean L1 between the imagined final step [S, ...] and ``goal`` [1, ...] -> [S].
+    ``start`` [1, ...] is what the model rolls out from (latents, or a frame for the pixel model)."""
+    s0 = torch.as_tensor(np.asarray(state0), dtype=torch.float32).reshape(1, -1)  # [1, S]
+
+    @torch.no_grad()
+    def energy(actions: torch.Tensor) -> torch.Tensor:
+        n = actions.shape[0]
+        final = rollout(start.expand(n, *start.shape[1:]), actions, s0.expand(n, -1))[:, -1]  # [S, ...]
+        return (final - goal).abs().flatten(1).mean(dim=1)  # [S]
+
+    return energy
 
 
 def _single(z: torch.Tensor, name: str) -> torch.Tensor:
@@ -99,20 +106,19 @@ def _single(z: torch.Tensor, name: str) -> torch.Tensor:
     return z
 
 
-class MPCPolicy:
+class MPCPolicy(RecedingHorizon):
     """Model-predictive control with a world model (anything with ``encode`` and ``goal_energy``: the latent
     model here or the pixel baseline): ``policy(obs, info) -> action`` plans with ``planner`` toward the goal
     image set by ``set_goal`` and returns the first action of the plan (numpy [A]); the next call re-plans,
-    warm-started from the rest of this plan."""
+    warm-started from the rest of this plan. ``plan_ms`` keeps the milliseconds of each planning call."""
 
     def __init__(self, model: LatentWorldModel, planner, seed: int = 0):
-        self.model, self.planner, self.seed = model, planner, seed
-        self.z_goal = None
-        self.reset()
+        self.model, self.z_goal = model, None
+        super().__init__(planner, seed)
 
     def reset(self) -> None:
-        self.plan_actions, self.generator = None, torch.Generator().manual_seed(self.seed)
-        self.last_result, self.plan_ms = None, []
+        super().reset()
+        self.plan_ms = []
 
     def set_goal(self, goal_image) -> None:
         """Goal image: uint8 RGB [H, W, 3] of the same size as the observations (checked at the first plan)."""
@@ -128,9 +134,6 @@ class MPCPolicy:
             raise ValueError(f"goal image of shape {self.goal_shape} does not match the observations "
                              f"{np.shape(obs)}: render the goal with the same environment (env.goal_image())")
         start = time.perf_counter()
-        energy = self.model.goal_energy(self.model.encode(obs), info["state"], self.z_goal)
-        init = None if self.plan_actions is None else shift_plan(self.plan_actions)
-        self.last_result = self.planner.plan(energy, init_mean=init, generator=self.generator)
-        self.plan_actions = self.last_result.actions
+        action = self.first_action(self.model.goal_energy(self.model.encode(obs), info["state"], self.z_goal))
         self.plan_ms.append(1000 * (time.perf_counter() - start))
-        return self.plan_actions[0].numpy().astype(np.float32)
+        return action
