@@ -106,6 +106,26 @@ def shift_plan(actions: torch.Tensor) -> torch.Tensor:
     return torch.cat([actions[1:], torch.zeros_like(actions[:1])])
 
 
+class RecedingHorizon:
+    """The MPC step shared by the policies: ``first_action(energy)`` plans (warm-started from the previous plan
+    shifted by one step, ``shift_plan``), keeps the plan and its ``last_result``, and returns the first action
+    (numpy float32 [A]). ``reset()`` forgets the plan and reseeds the planner's generator."""
+
+    def __init__(self, planner: "Planner", seed: int = 0):
+        self.planner, self.seed = planner, seed
+        self.reset()
+
+    def reset(self) -> None:
+        self.plan_actions, self.generator = None, torch.Generator().manual_seed(self.seed)
+        self.last_result = None
+
+    def first_action(self, energy: Energy) -> np.ndarray:
+        init = None if self.plan_actions is None else shift_plan(self.plan_actions)
+        self.last_result = self.planner.plan(energy, init_mean=init, generator=self.generator)
+        self.plan_actions = self.last_result.actions
+        return self.plan_actions[0].numpy().astype(np.float32)
+
+
 @dataclass
 class IterationInfo:
     """One planner iteration, for callbacks and ``PlanResult.history``.

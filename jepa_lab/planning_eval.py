@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from .cem import CEM, CEMConfig
 from .mppi import MPPI, MPPIConfig
-from .planner import ActionBounds, mpc_episode, random_policy, shift_plan
+from .planner import ActionBounds, RecedingHorizon, mpc_episode, random_policy
 from .trajectories import make_env
 
 METHODS = ("cem", "mppi", "random", "oracle", "pixel")
@@ -47,16 +47,13 @@ def make_planner(kind: str, bounds: ActionBounds, settings: PlanSettings = PlanS
     raise ValueError(f"unknown planner {kind!r}; expected 'cem' or 'mppi'")
 
 
-class OraclePolicy:
+class OraclePolicy(RecedingHorizon):
     """Upper bound: CEM on the simulator's true dynamics (``env.simulate``) with the task distance
     (geodesic in Two Rooms) as the energy. Sees the true state, which no world model does."""
 
     def __init__(self, env, planner, seed: int = 0):
-        self.env, self.planner, self.seed = env, planner, seed
-        self.reset()
-
-    def reset(self) -> None:
-        self.plan_actions, self.generator = None, torch.Generator().manual_seed(self.seed)
+        self.env = env
+        super().__init__(planner, seed)
 
     def __call__(self, obs, info) -> np.ndarray:
         start = self.env.full_state()[None]  # [1, F]
@@ -66,9 +63,7 @@ class OraclePolicy:
             final = self.env.simulate(np.repeat(start, len(a), axis=0), a)[:, -1]  # [S, F]
             return torch.as_tensor(self.env.task_distance(final), dtype=torch.float32)
 
-        init = None if self.plan_actions is None else shift_plan(self.plan_actions)
-        self.plan_actions = self.planner.plan(energy, init_mean=init, generator=self.generator).actions
-        return self.plan_actions[0].numpy().astype(np.float32)
+        return self.first_action(energy)
 
 
 def make_policy(method: str, env, latent_model=None, pixel_model=None, settings: PlanSettings = PlanSettings()):
