@@ -126,7 +126,7 @@ class ACPredictor(nn.Module):
         z [B, N, D], action [B, A], state [B, S] at step t -> next-frame latents [B, N, D]."""
         x = self.embed(z[:, None], action[:, None], state[:, None], t0=t)[:, 0]  # [B, N + 2, Dp]
         for i, blk in enumerate(self.predictor_blocks):
-            x, cache[i] = _cached_block(blk, x, cache[i])
+            x, cache[i] = cached_block(blk, x, cache[i])
         return self.head(x[:, None])[:, 0]
 
     def rollout(self, z0: torch.Tensor, actions: torch.Tensor, state0: torch.Tensor,
@@ -147,11 +147,14 @@ class ACPredictor(nn.Module):
         return torch.stack(out, dim=1)  # [B, H, N, D]
 
 
-def _cached_block(blk: Block, x: torch.Tensor, cache):
+def cached_block(blk: Block, x: torch.Tensor, cache, rope=None):
     """A transformer block on the newest step's tokens x [B, M, Dp], attending to them and to the cached
-    keys/values [B, heads, L_past, d] of earlier steps. Returns (output [B, M, Dp], extended cache)."""
+    keys/values [B, heads, L_past, d] of earlier steps (``rope``: the rotary function of the new tokens'
+    positions, or None). Returns (output [B, M, Dp], extended cache)."""
     attn = blk.attn
     q, k, v = rearrange(attn.qkv(blk.norm1(x)), "b m (three h d) -> three b h m d", three=3, h=attn.num_heads)
+    if rope is not None:  # cached keys were rotated at their own positions already
+        q, k = rope(q), rope(k)
     if cache is not None:
         k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)  # [B, heads, L_past + M, d]
     out = F.scaled_dot_product_attention(q, k, v)  # the new step sees itself and all the past
