@@ -58,7 +58,10 @@ def integrate_pose(pose: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
     _check_last(pose, POSE_DIM, "pose")
     _check_last(action, POSE_DIM, "action")
     xyz = pose[..., :3] + action[..., :3]
-    rot = euler_to_matrix(action[..., 3:6]) @ euler_to_matrix(pose[..., 3:6])  # [..., 3, 3]
+    with torch.autocast(pose.device.type, enabled=False):  # keep angles in full precision under bf16 autocast
+        wide = torch.promote_types(pose.dtype, torch.float32)
+        rot = euler_to_matrix(action[..., 3:6].to(wide)) @ euler_to_matrix(pose[..., 3:6].to(wide))  # [..., 3, 3]
+    rot = rot.to(pose.dtype)
     grip = (pose[..., 6:] + action[..., 6:]).clamp(*GRIPPER_RANGE)
     return torch.cat([xyz, matrix_to_euler(rot), grip], dim=-1)
 
