@@ -13,6 +13,8 @@ Euler conversions against SciPy's ``Rotation.from_euler("xyz", ...)``.
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 
 POSE_DIM = 7
@@ -58,7 +60,8 @@ def integrate_pose(pose: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
     _check_last(pose, POSE_DIM, "pose")
     _check_last(action, POSE_DIM, "action")
     xyz = pose[..., :3] + action[..., :3]
-    with torch.autocast(pose.device.type, enabled=False):  # keep angles in full precision under bf16 autocast
+    no_autocast = torch.autocast("cuda", enabled=False) if pose.is_cuda else contextlib.nullcontext()
+    with no_autocast:  # keep angles in full precision under bf16 autocast
         wide = torch.promote_types(pose.dtype, torch.float32)
         rot = euler_to_matrix(action[..., 3:6].to(wide)) @ euler_to_matrix(pose[..., 3:6].to(wide))  # [..., 3, 3]
     rot = rot.to(pose.dtype)
