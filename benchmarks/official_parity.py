@@ -1,12 +1,13 @@
 """Parity with Meta's reference code: same weights through facebookresearch/vjepa2's modules and jepa_lab's.
 
     git clone https://github.com/facebookresearch/vjepa2 ~/vjepa2        # their code, not part of this kit
-    python benchmarks/official_parity.py --vjepa2 ~/vjepa2 [--json out.json]
+    git clone https://github.com/facebookresearch/ijepa ~/ijepa          # optional: I-JEPA too
+    python benchmarks/official_parity.py --vjepa2 ~/vjepa2 [--ijepa ~/ijepa] [--json out.json]
 
 Builds the official V-JEPA 2 encoder (ViT-L width, RoPE), predictor (384 wide, 10 mask tokens) and AC
 predictor (1024 wide) at depth 2 with random weights, saves their state dicts in the released files' layout
 (``module.backbone.`` / ``module.`` prefixes), loads them with ``jepa_lab.released.load_released`` and
-compares the outputs on the same inputs. Prints the largest absolute differences; exits 1 above --tol.
+compares the outputs on the same inputs. With ``--ijepa``, the same for I-JEPA's ViT-H/14 and its predictor. Prints the largest absolute differences; exits 1 above --tol.
 Needs einops and numpy (timm's drop_path, unused at inference, is stubbed).
 """
 
@@ -31,18 +32,53 @@ from jepa_lab.vjepa2_ac import VJEPA2ACConfig
 KW = dict(patch_size=16, img_size=(256, 256), tubelet_size=2, uniform_power=False, use_rope=True)
 
 
+def _import_src(root: Path, marker: str, names: list[str]):
+    """Import ``src.models.<name>`` from a checkout; both official repos call their package ``src``, so any
+    previously imported ``src`` is forgotten first."""
+    if not (root / "src" / "models" / marker).is_file():
+        raise SystemExit(f"{root} is not the expected checkout (no src/models/{marker})")
+    for mod in [m for m in sys.modules if m == "src" or m.startswith("src.")]:
+        del sys.modules[mod]
+    sys.path.insert(0, str(root))
+    try:
+        return [__import__(f"src.models.{n}", fromlist=[n]) for n in names]
+    finally:
+        sys.path.remove(str(root))
+
+
 def import_official(root: Path):
     """The reference modules from a vjepa2 checkout (timm stubbed: drop_path is the identity at eval)."""
-    if not (root / "src" / "models" / "ac_predictor.py").is_file():
-        raise SystemExit(f"{root} is not a facebookresearch/vjepa2 checkout (no src/models/ac_predictor.py)")
     layers = types.ModuleType("timm.models.layers")
     layers.drop_path = lambda x, p=0.0, training=False: x
     sys.modules.setdefault("timm", types.ModuleType("timm"))
     sys.modules.setdefault("timm.models", types.ModuleType("timm.models"))
     sys.modules.setdefault("timm.models.layers", layers)
-    sys.path.insert(0, str(root))
-    from src.models import ac_predictor, predictor, vision_transformer
-    return vision_transformer, predictor, ac_predictor
+    return _import_src(root, "ac_predictor.py", ["vision_transformer", "predictor", "ac_predictor"])
+
+
+def ijepa_pairs(root: Path, tmp: Path) -> dict:
+    """I-JEPA ViT-H/14 (depth 2) and its predictor: official vs jepa_lab outputs on the same weights."""
+    (vit,) = _import_src(root, "vision_transformer.py", ["vision_transformer"])
+    norm = partial(torch.nn.LayerNorm, eps=1e-6)
+    enc = vit.VisionTransformer(img_size=[224], patch_size=14, embed_dim=1280, depth=2, num_heads=16,
+                                mlp_ratio=4, qkv_bias=True, norm_layer=norm).eval()
+    pred = vit.vit_predictor(num_patches=256, embed_dim=1280, predictor_embed_dim=384, depth=2,
+                             num_heads=16).eval()
+    with torch.no_grad():
+        for m in (enc, pred):
+            for name, w in m.named_parameters():
+                if "pos_embed" not in name:
+                    w.add_(0.02 * torch.randn_like(w))
+    prefixed = lambda m: {"module." + k: v for k, v in m.state_dict().items()}
+    name = "IN1K-vit.h.14-300e.pth.tar"
+    torch.save({"encoder": prefixed(enc), "target_encoder": prefixed(enc), "predictor": prefixed(pred)}, tmp / name)
+    ours = load_released(tmp / name, spec=spec_for(name).with_depth(2, 2))
+    x = torch.randn(2, 3, 224, 224)
+    ctx, tgt = torch.arange(0, 256, 2).expand(2, -1), torch.arange(1, 80, 2).expand(2, -1)
+    with torch.no_grad():
+        h = enc(x)
+        return {"ijepa_encoder": (h, ours.encoder(x)),
+                "ijepa_predictor": (pred(h[:, ::2], [ctx], [tgt]), ours.predictor(h[:, ::2], ctx, tgt[:, None])[:, 0])}
 
 
 def official_models(vit, pred, ac):
@@ -62,6 +98,7 @@ def official_models(vit, pred, ac):
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--vjepa2", type=Path, required=True, help="path of a facebookresearch/vjepa2 checkout")
+    ap.add_argument("--ijepa", type=Path, help="path of a facebookresearch/ijepa checkout (optional)")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--tol", type=float, default=1e-4)
     args = ap.parse_args(argv)
@@ -87,10 +124,12 @@ def main(argv=None) -> dict:
             "predictor": (pred(h[:, :512], [ctx], [tgt], mask_index=1), ours.predictor(h[:, :512], ctx, tgt, 1)),
             "ac_predictor": (acp(z.flatten(1, 2), act, st).view(2, 3, 256, 1024), ours_ac.predictor(z, act, st)),
         }
+    if args.ijepa:
+        pairs |= ijepa_pairs(args.ijepa.expanduser(), tmp)
     results = {f"max_abs_diff_{k}": float((a - b).abs().max()) for k, (a, b) in pairs.items()}
     results |= {f"mean_abs_{k}": float(a.abs().mean()) for k, (a, _) in pairs.items()}
     for k in pairs:
-        print(f"{k:<13} max |official - jepa_lab| = {results[f'max_abs_diff_{k}']:.2e}   "
+        print(f"{k:<16} max |official - jepa_lab| = {results[f'max_abs_diff_{k}']:.2e}   "
               f"(mean |output| {results[f'mean_abs_{k}']:.3f})")
     if args.json:
         write_json(args.json, results)
