@@ -3,6 +3,7 @@
     jepa-lab train ijepa --preset tiny [--steps N] [--batch-size B] [--out DIR] [--no-resume]
                          [--ckpt-every K] [--export PATH]
     jepa-lab info [--preset NAME]
+    jepa-lab released PATH [--entry auto|target_encoder|encoder] [--encoder-only]   (Meta's released weights)
     jepa-lab train-ac --env two_rooms --out PATH      (phase 2 of V-JEPA 2-AC; cli_planning.py)
     jepa-lab plan --env two_rooms --episodes N        (planning episodes and their success table)
 
@@ -68,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="jepa-lab: train and inspect the kit's JEPA models from the command line.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{train,info,train-ac,plan}")
+    sub = parser.add_subparsers(dest="command", metavar="{train,info,released,train-ac,plan}")
 
     train = sub.add_parser(
         "train",
@@ -96,6 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
                           "encoder and predictor (built on the meta device: nothing is allocated).")
     info.add_argument("--model", choices=MODELS, default="ijepa", help="whose presets: %(choices)s (default: %(default)s)")
     info.add_argument("--preset", choices=presets, help="preset to describe: %(choices)s")
+    rel = sub.add_parser("released", help="load one of Meta's released checkpoints and report on it",
+                         description="Load a released checkpoint (vitl.pt, vith.pt, vitg.pt, vitg-384.pt, "
+                         "vjepa2-ac-vitg.pt, I-JEPA *.pth.tar) from a local path, strictly, and print which "
+                         "entry was taken, the prefixes removed and the parameter counts. Nothing is downloaded.")
+    rel.add_argument("path", help="the downloaded file (its name selects the architecture)")
+    rel.add_argument("--entry", choices=("auto", "target_encoder", "encoder"), default="auto",
+                     help="encoder entry to load (default: target_encoder when present, as the evaluations do)")
+    rel.add_argument("--encoder-only", action="store_true", help="skip the predictor")
     cli_planning.add_parsers(sub, _int_at_least)
     return parser
 
@@ -109,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.error("expected a command: train, info, train-ac or plan (see jepa-lab --help)")
+        parser.error("expected a command: train, info, released, train-ac or plan (see jepa-lab --help)")
     if getattr(args, "preset", None) is not None and args.preset not in _presets(args.model):
         parser.error(f"{args.model} has no preset {args.preset!r}; expected one of {sorted(_presets(args.model))}")
     try:
@@ -117,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _train(args, argv)
         if args.command in ("train-ac", "plan"):
             return cli_planning.run(args, argv, PROG)
+        if args.command == "released":
+            return _released(args)
         return _info(args)
     except (ValueError, FileNotFoundError) as err:
         # Problems with the user's input or files (e.g. resuming a run of another config): no traceback.
@@ -226,6 +237,31 @@ def _info(args: argparse.Namespace) -> int:
         fixed = count_parameters(module, trainable_only=False) - trained
         print(f"  {label:<10} {trained:>{width},}   (+ {fixed:,} fixed position-table values)")
     print("  the target encoder is an EMA copy of the encoder: same size, not trained by gradients")
+    _print_cost(cfg)
+    return 0
+
+
+def _print_cost(cfg) -> None:
+    """FLOPs and activation memory of one encoder forward (estimates on the meta device, sizing.py)."""
+    from .sizing import format_bytes, format_count, image_encoder_cost, video_encoder_cost
+
+    video = getattr(cfg, "video", None)
+    cost = video_encoder_cost(video) if video is not None else image_encoder_cost(cfg.vit)
+    what = f"a {video.num_frames}-frame clip" if video is not None else "an image"
+    print(f"encoder cost for {what} ({cost.tokens:,} tokens, fp32, estimates from sizing.py):")
+    print(f"  {format_count(cost.flops)}FLOP forward; activations kept for training ~{format_bytes(cost.train_activation_bytes)}; "
+          f"inference peak ~{format_bytes(cost.inference_peak_bytes)}; weights {format_bytes(cost.weight_bytes)}")
+
+
+def _released(args: argparse.Namespace) -> int:
+    """Load a released checkpoint strictly and print the report and the parameter counts."""
+    from .released import load_released
+    from .vit import count_parameters
+
+    model = load_released(args.path, entry=args.entry, predictor=not args.encoder_only)
+    for label, module in (("encoder", model.encoder), ("predictor", model.predictor)):
+        if module is not None:
+            print(f"{label}: {type(module).__name__}, {count_parameters(module):,} trained parameters")
     return 0
 
 

@@ -77,7 +77,7 @@ def test_info_lists_presets(capsys):
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        ([], "expected a command: train, info, train-ac or plan"),
+        ([], "expected a command: train, info, released, train-ac or plan"),
         (["fly"], "invalid choice: 'fly'"),
         (["train"], "the following arguments are required: model"),
         (["train", "vjepa", "--preset", "vit_h14"], "vjepa has no preset 'vit_h14'"),
@@ -159,3 +159,32 @@ def test_plan_rejects_unknown_methods(capsys):
         main(["plan", "--methods", "cem,teleport"])
     assert err.value.code == 2
     assert "teleport" in capsys.readouterr().err
+
+
+def test_info_reports_encoder_flops_and_memory(capsys):
+    assert main(["info", "--model", "vjepa", "--preset", "vit_g16"]) == 0
+    out = capsys.readouterr().out
+    assert "encoder cost for a 16-frame clip (2,048 tokens" in out and "5.09TFLOP forward" in out
+    assert main(["info", "--model", "ijepa", "--preset", "tiny"]) == 0
+    assert "encoder cost for an image" in capsys.readouterr().out
+
+
+def test_released_command_loads_and_reports(tmp_path, capsys, monkeypatch):
+    from jepa_lab import released
+    from test_released import write_official
+
+    write_official(tmp_path, "vith.pt")
+    small = dict(released.RELEASED, **{"vith.pt": released.RELEASED["vith.pt"].with_depth(1, 1)})
+    monkeypatch.setattr(released, "RELEASED", small)  # full depth would be 2.5 GB of random weights
+    assert main(["released", str(tmp_path / "vith.pt"), "--entry", "encoder"]) == 0
+    out = capsys.readouterr().out
+    assert "VideoViT: 16 tensors from entry 'encoder'" in out and "predictor: VideoPredictor" in out
+
+
+def test_released_command_errors_are_one_line(tmp_path, capsys):
+    with pytest.raises(SystemExit) as err:
+        main(["released", str(tmp_path / "vitl.pt")])
+    assert err.value.code == 2 and "never downloads" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["released", str(tmp_path / "mystery.pt")])
+    assert "unknown released checkpoint 'mystery.pt'" in capsys.readouterr().err
