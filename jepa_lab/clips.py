@@ -29,9 +29,12 @@ from tqdm.auto import tqdm
 from .moving_digits import DigitsConfig, make_digits
 from .physics import BallsConfig, make_balls, videos_to_float
 from .video_io import read_video, write_video
+from .violations import ViolationConfig, make_violations
 
 INDEX, FACTORS = "index.json", "factors.pt"
-KINDS = {"balls": (BallsConfig, make_balls), "digits": (DigitsConfig, make_digits)}
+KINDS = {"balls": (BallsConfig, make_balls), "digits": (DigitsConfig, make_digits),
+         "violations": (ViolationConfig, make_violations)}
+LOSSLESS = {"violations"}  # pairs must decode identically up to their break frame: H.264 with crf 0
 
 
 def clip_name(i: int) -> str:
@@ -53,11 +56,12 @@ def _atomic_write(path: Path, write) -> None:
 
 
 def write_clip_folder(folder, videos, factors: dict, fps: int | float = 8, progress: bool = True,
-                      meta: dict | None = None) -> Path:
+                      meta: dict | None = None, crf: int = 12) -> Path:
     """Write videos uint8 [B, T, H, W, 3] as clip_*.mp4 files plus factors.pt and index.json into folder
     (created if needed); returns the folder as a Path.
 
     factors: {name: tensor (or array) [B, ...]}, saved as tensors. meta: extra JSON-able entries for index.json.
+    crf: H.264 quality of the files (0 = lossless).
     """
     videos = torch.as_tensor(videos)
     if videos.dtype != torch.uint8 or videos.ndim != 5 or videos.shape[-1] != 3:
@@ -70,7 +74,7 @@ def write_clip_folder(folder, videos, factors: dict, fps: int | float = 8, progr
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for i in tqdm(range(B), desc="clips", unit="clip", disable=not progress):
-        write_video(folder / clip_name(i), videos[i], fps=fps)
+        write_video(folder / clip_name(i), videos[i], fps=fps, crf=crf)
     _atomic_write(folder / FACTORS, lambda tmp: torch.save(factors, tmp))
     index = {"num_clips": B, "frames": T, "height": H, "width": W, "fps": fps, **(meta or {})}
     _atomic_write(folder / INDEX, lambda tmp: Path(tmp).write_text(json.dumps(index, indent=1)))
@@ -190,7 +194,8 @@ def cached_clips(kind: str = "balls", n: int = 64, cfg=None, seed: int = 0, cach
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=root))
     try:
         meta = {"kind": kind, "seed": seed, "config": dataclasses.asdict(cfg)}
-        write_clip_folder(tmp, videos, factors, fps=fps, progress=progress, meta=meta)
+        write_clip_folder(tmp, videos, factors, fps=fps, progress=progress, meta=meta,
+                          crf=0 if kind in LOSSLESS else 12)
         if folder.exists() and not _complete(folder, n):
             shutil.rmtree(folder)  # leftovers of an older, incomplete layout
         try:

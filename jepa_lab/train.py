@@ -71,8 +71,13 @@ def training_clips(cfg: VJEPAConfig) -> torch.Tensor:
         parts = [action_free_clips(env, n // 2 + (i < n % 2), v.num_frames, v.img_size, seed=cfg.data.seed + i)
                  for i, env in enumerate(ENV_NAMES)]
         return torch.cat(parts)[torch.randperm(n, generator=torch.Generator().manual_seed(cfg.data.seed))]
+    if cfg.data.name == "possible_events":  # the violation-of-expectation world, without violations
+        from .violations import possible_events
+
+        return possible_events(cfg.data.num_clips, cfg.video.num_frames, seed=cfg.data.seed).movedim(-1, 1)
     if cfg.data.name != "balls":
-        raise ValueError(f"unknown training data {cfg.data.name!r}; expected 'balls' or 'planning_envs'")
+        raise ValueError(f"unknown training data {cfg.data.name!r}; expected 'balls', 'planning_envs' "
+                         f"or 'possible_events'")
     videos, _ = make_balls(cfg.data.num_clips, cfg.balls_config(), seed=cfg.data.seed)
     return videos.movedim(-1, 1)  # [N, T, H, W, 3] -> [N, 3, T, H, W]
 

@@ -113,6 +113,14 @@ def _planning_envs() -> VJEPAConfig:
     return replace(base, data=replace(base.data, name="planning_envs", num_clips=6000))
 
 
+def _intuitive_physics() -> VJEPAConfig:
+    """The violation-of-expectation model (violations.py, surprise.py): the tiny architecture and mask
+    families, trained on 6,000 clips of *possible* events of the test world (one ball crossing the frame,
+    bouncing off walls, passing behind occluders; no pixel noise)."""
+    tiny = _tiny()
+    return replace(tiny, data=replace(tiny.data, name="possible_events", num_clips=6000, noise=0.0))
+
+
 def _paper(video: str) -> VJEPAConfig:
     """A paper-size preset: V-JEPA 2 encoder, 384-wide 12-deep 12-head RoPE predictor, 10 mask tokens."""
     masks = VideoMaskConfig.preset
@@ -126,6 +134,7 @@ def _paper(video: str) -> VJEPAConfig:
 VJEPA_PRESETS: dict[str, VJEPAConfig] = {
     "tiny": _tiny(),
     "planning_envs": _planning_envs(),
+    "intuitive_physics": _intuitive_physics(),
     "vit_l16": _paper("vit_l16"),
     "vit_h16": _paper("vit_h16"),
     "vit_g16": _paper("vit_g16"),
