@@ -1,0 +1,57 @@
+"""Surprise and violation-of-expectation scores: AUROC equals sklearn's, relative accuracy counts pairs,
+surprise curves have one value per window and are equal for identical clips."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import roc_auc_score
+
+from jepa_lab.surprise import auroc, breakdown, clip_scores, latent_surprise, relative_accuracy, window_starts
+from jepa_lab.vjepa import VJEPA, VJEPAConfig
+
+
+def test_auroc_matches_sklearn_with_ties():
+    rng = np.random.default_rng(0)
+    s = np.round(rng.normal(size=200), 1)  # many ties
+    y = rng.integers(0, 2, size=200)
+    assert auroc(torch.from_numpy(s), torch.from_numpy(y)) == pytest.approx(roc_auc_score(y, s))
+    assert auroc(torch.tensor([1.0, 2.0]), torch.tensor([0, 1])) == 1.0
+    with pytest.raises(ValueError, match="both possible"):
+        auroc(torch.ones(3), torch.ones(3))
+
+
+def test_relative_accuracy_counts_pairs_and_ties():
+    scores = torch.tensor([0.1, 0.5, 0.4, 0.2, 0.3, 0.3])
+    impossible = torch.tensor([0, 1, 0, 1, 0, 1])
+    pair = torch.tensor([0, 0, 1, 1, 2, 2])
+    assert relative_accuracy(scores, impossible, pair) == pytest.approx((1 + 0 + 0.5) / 3)
+    with pytest.raises(ValueError, match="one possible and one impossible"):
+        relative_accuracy(scores[:3], impossible[:3], pair[:3])
+
+
+def test_breakdown_per_cell_and_variant():
+    f = {"law": torch.tensor([0, 0, 1, 1]), "variant": torch.tensor([0, 0, 1, 1]),
+         "impossible": torch.tensor([0, 1, 0, 1]), "pair": torch.tensor([0, 0, 1, 1])}
+    out = breakdown(torch.tensor([0.0, 1.0, 1.0, 0.0]), f, ("a", "b"), ("visible", "occluded"))
+    assert out == {"a/visible": 1.0, "visible": 1.0, "b/occluded": 0.0, "occluded": 0.0}
+
+
+def test_window_starts():
+    assert window_starts(16, 8, 2) == [0, 2, 4, 6, 8]
+    with pytest.raises(ValueError, match="shorter than the model's 8-frame window"):
+        window_starts(6, 8, 2)
+
+
+def test_latent_surprise_shapes_and_identical_clips_score_the_same():
+    torch.manual_seed(0)
+    model = VJEPA(VJEPAConfig.preset("tiny")).eval()
+    clips = torch.rand(3, 3, 12, 32, 32)
+    clips[1] = clips[0]
+    curves, first = latent_surprise(model, clips, stride=2)
+    assert curves.shape == (3, 3) and first.tolist() == [4, 6, 8]  # 2 context token-frames = 4 frames
+    torch.testing.assert_close(curves[0], curves[1])
+    assert (curves > 0).all()
+    scores = clip_scores(curves)
+    assert set(scores) == {"mean", "max"} and (scores["max"] >= scores["mean"]).all()
+    with pytest.raises(ValueError, match=r"expected \[B, C, T, H, W\]"):
+        latent_surprise(model, clips[0])
