@@ -98,13 +98,24 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
         except ImportError as err:
             raise ImportError("reading .safetensors needs the safetensors package: pip install safetensors") from err
         return load_file(str(path))
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    try:  # memory-mapped: a multi-GB file is paged in as its tensors are used, not read up front
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except RuntimeError as err:
+        if "mmap" not in str(err):  # only the legacy (pre-zip) format cannot be mapped
+            raise ValueError(f"could not read {path} as a weights-only torch file ({err})") from err
+        ckpt = _load_unmapped(path)
     except Exception as err:
         raise ValueError(f"could not read {path} as a weights-only torch file ({err})") from err
     if not isinstance(ckpt, dict):
         raise ValueError(f"{path} holds a {type(ckpt).__name__}, expected a dict of state dicts")
     return ckpt
+
+
+def _load_unmapped(path: Path):
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise ValueError(f"could not read {path} as a weights-only torch file ({err})") from err
 
 
 def strip_prefixes(state: dict, prefixes=("module.", "backbone.")) -> tuple[dict, list[str]]:
@@ -191,6 +202,7 @@ class LoadReport:
     unexpected: list[str] = field(default_factory=list)
     mismatched: list[str] = field(default_factory=list)  # "key: checkpoint (..) vs model (..)"
     ignored: list[str] = field(default_factory=list)
+    found: int = 0  # tensors in the file's entry
     loaded: int = 0
 
     @property
@@ -198,7 +210,8 @@ class LoadReport:
         return not (self.missing or self.unexpected or self.mismatched)
 
     def __str__(self) -> str:
-        head = f"{self.module}: {self.loaded} tensors from entry {self.entry!r}"
+        head = (f"{self.module}: {self.loaded} tensors from entry {self.entry!r}" if self.ok else
+                f"{self.module}: entry {self.entry!r} ({self.found} tensors) does not match")
         if self.prefixes_removed:
             head += f" (prefixes removed: {', '.join(self.prefixes_removed)})"
         lines = [head]
@@ -224,12 +237,20 @@ def _compare(module: nn.Module, state: dict, report: LoadReport, rope: bool) -> 
     return state
 
 
-def load_strict(module: nn.Module, state: dict, report: LoadReport, rope: bool = False) -> nn.Module:
-    """Load ``state`` into a module built on the meta device (weights assigned, no double allocation);
-    raise a ValueError carrying the report if anything is missing, unexpected or mis-shaped."""
+def check_strict(module: nn.Module, state: dict, report: LoadReport, rope: bool = False) -> dict:
+    """Compare a state dict with a module's keys and shapes (nothing loaded); raise a ValueError carrying the
+    report if anything is missing, unexpected or mis-shaped. Returns the state dict to load."""
+    report.found = len(state)
     state = _compare(module, state, report, rope)
     if not report.ok:
         raise ValueError(f"checkpoint does not match the {report.module} architecture:\n{report}")
+    return state
+
+
+def load_strict(module: nn.Module, state: dict, report: LoadReport, rope: bool = False) -> nn.Module:
+    """Load ``state`` into a module built on the meta device (weights assigned, no double allocation),
+    after ``check_strict``."""
+    state = check_strict(module, state, report, rope)
     module.to_empty(device="cpu")
     module.load_state_dict({k: v.float() for k, v in state.items()}, assign=True)
     for sub in module.modules():  # non-persistent position buffers are not in the file: rebuild them
@@ -266,6 +287,13 @@ class ReleasedModel:
     def report(self) -> str:
         return "\n".join(str(r) for r in self.reports)
 
+    def to(self, *args, **kwargs) -> "ReleasedModel":
+        """Move (or cast) encoder and predictor together, like ``nn.Module.to``; returns self."""
+        self.encoder.to(*args, **kwargs)
+        if self.predictor is not None:
+            self.predictor.to(*args, **kwargs)
+        return self
+
 
 def load_released(path: str | os.PathLike, entry: str = "auto", spec: ReleasedSpec | None = None,
                   predictor: bool = True, verbose: bool = True) -> ReleasedModel:
@@ -278,15 +306,18 @@ def load_released(path: str | os.PathLike, entry: str = "auto", spec: ReleasedSp
     chosen = "encoder" if hf else choose_entry(ckpt, entry)
     enc, pred = build_modules(spec)
     rope = getattr(spec.encoder, "pos", "sincos") == "rope"
-    state, removed = strip_prefixes(ckpt[chosen])
-    reports = [LoadReport(type(enc).__name__, chosen + (" (Hugging Face layout)" if hf else ""), removed)]
-    load_strict(enc, state, reports[0], rope)
+    if predictor and not isinstance(ckpt.get("predictor"), dict):
+        raise ValueError(f"no 'predictor' entry in {path}; load with predictor=False for the encoder only")
+    jobs = [(enc, chosen + (" (Hugging Face layout)" if hf else ""), ckpt[chosen])]
     if predictor:
-        if not isinstance(ckpt.get("predictor"), dict):
-            raise ValueError(f"no 'predictor' entry in {path}; load with predictor=False for the encoder only")
-        state, removed = strip_prefixes(ckpt["predictor"])
-        reports.append(LoadReport(type(pred).__name__, "predictor", removed))
-        load_strict(pred, state, reports[1], rope)
+        jobs.append((pred, "predictor", ckpt["predictor"]))
+    reports, states = [], []
+    for module, label, entry in jobs:  # check every entry before loading any (fail before using memory)
+        state, removed = strip_prefixes(entry)
+        reports.append(LoadReport(type(module).__name__, label, removed))
+        states.append(check_strict(module, state, reports[-1], rope))
+    for (module, _, _), state, report in zip(jobs, states, reports):
+        load_strict(module, state, report, rope)
     model = ReleasedModel(enc, pred if predictor else None, spec, reports)
     if verbose:
         print(model.report)

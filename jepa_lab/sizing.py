@@ -269,8 +269,9 @@ def image_encoder_cost(preset: str | IJEPAConfig | ViTConfig, batch: int = 1,
 
 
 def format_count(n: float) -> str:
-    """1234 -> '1.2K', 303_900_000 -> '303.9M', 1_012_173_952 -> '1.01B', 5.09e12 -> '5.09T'."""
-    for scale, unit, digits in ((1e12, "T", 2), (1e9, "B", 2), (1e6, "M", 1), (1e3, "K", 1)):
+    """1234 -> '1.2K', 303_900_000 -> '303.9M', 1_012_173_952 -> '1.01B', 5.09e12 -> '5.09T',
+    1.34e15 -> '1.34P'."""
+    for scale, unit, digits in ((1e15, "P", 2), (1e12, "T", 2), (1e9, "B", 2), (1e6, "M", 1), (1e3, "K", 1)):
         if abs(n) >= scale:
             return f"{n / scale:.{digits}f}{unit}"
     return f"{n:g}"

@@ -195,3 +195,26 @@ def test_bad_files_fail_clearly(tmp_path):
     torch.save({"opt": {}}, tmp_path / "vitl.pt")
     with pytest.raises(ValueError, match="no encoder in this checkpoint"):
         load_released(tmp_path / "vitl.pt", verbose=False)
+
+
+def test_a_bad_predictor_fails_before_the_encoder_is_loaded(tmp_path, monkeypatch):
+    ckpt, prefix = write_official(tmp_path, "vjepa2-ac-vitg.pt")
+    ckpt["predictor"][prefix + "predictor_proj.weight"] = torch.zeros(1280, 1024)
+    torch.save(ckpt, tmp_path / "vjepa2-ac-vitg.pt")
+    from jepa_lab import released
+
+    loaded = []
+    monkeypatch.setattr(released, "load_strict", lambda m, *a, **k: loaded.append(m))
+    with pytest.raises(ValueError) as err:
+        load_released(tmp_path / "vjepa2-ac-vitg.pt", spec=spec_for("vjepa2-ac-vitg.pt").with_depth(1, 1),
+                      verbose=False)
+    assert loaded == []  # nothing was loaded: the predictor was checked first
+    assert "entry 'predictor' (24 tensors) does not match" in str(err.value)
+    assert "predictor_proj.weight: checkpoint (1280, 1024) vs model (1408, 1024)" in str(err.value)
+
+
+def test_released_model_moves_as_one(tmp_path):
+    write_official(tmp_path, "vitl.pt")
+    m = load_released(tmp_path / "vitl.pt", spec=spec_for("vitl.pt").with_depth(1, 1), verbose=False)
+    assert m.to(torch.float64) is m
+    assert m.encoder.norm.weight.dtype == torch.float64 and m.predictor.predictor_proj.weight.dtype == torch.float64

@@ -196,6 +196,7 @@ def test_require_meta_rejects_real_modules():
 def test_format_helpers():
     assert format_count(303_885_312) == "303.9M"
     assert format_count(1_012_173_952) == "1.01B"
+    assert format_count(1.337e15) == "1.34P"
     assert format_count(5_087_657_197_568) == "5.09T"
     assert format_count(999) == "999" and format_count(1234) == "1.2K"
     assert format_bytes(512) == "512 B" and format_bytes(1536) == "1.5 KiB"
