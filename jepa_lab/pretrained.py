@@ -17,6 +17,8 @@ SHIPPED = {
     "ac_two_rooms": ("ac_two_rooms.pt", "jepa_lab.ac"),
     "ac_push": ("ac_push.pt", "jepa_lab.ac"),
     "pixel_two_rooms": ("pixel_two_rooms.pt", "jepa_lab.ac"),
+    "vjepa_physics": ("vjepa_physics.pt", "jepa_lab.vjepa"),  # violation-of-expectation model
+    "pixel_physics": ("pixel_physics.pt", "jepa_lab.pixel_predictor"),
 }
 
 
@@ -36,9 +38,13 @@ def pretrained_path(name: str = "ijepa_tiny") -> Path:
 def load_pretrained(name: str = "ijepa_tiny"):
     """The shipped model in eval mode: ``"ijepa_tiny"`` -> ``IJEPA``; ``"vjepa_tiny"``, ``"vjepa_envs"`` ->
     ``VJEPA``; ``"ac_two_rooms"``, ``"ac_push"`` -> ``LatentWorldModel``; ``"pixel_two_rooms"`` ->
-    ``PixelWorldModel``."""
+    ``PixelWorldModel``; ``"vjepa_physics"`` -> ``VJEPA``; ``"pixel_physics"`` -> ``PixelPredictor``."""
     path = pretrained_path(name)
     kind = SHIPPED[name][1]
+    if kind == "jepa_lab.pixel_predictor":
+        from .pixel_predictor import load_pixel_predictor
+
+        return load_pixel_predictor(path)
     if kind == "jepa_lab.ac":
         from .ac_train import load_world_model
 
