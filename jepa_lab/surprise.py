@@ -7,6 +7,9 @@ averaged over tokens and channels. That distance is the model's *surprise* at th
 from its surprise curve (its mean or its max over windows), and a pair of clips - identical until one of them
 breaks a law of physics - is judged right when the impossible one scores higher (**relative accuracy**, chance
 50%). Single clips can also be ranked by score: the **AUROC** of "impossible" over all clips (chance 0.5).
+Pairs have a confound: after a ball vanishes the scene is emptier and easier to predict, so a model can find an
+impossible clip *less* surprising for the wrong reason. IntPhys's minimal sets (violations.py) cancel it:
+``set_accuracy`` compares the summed surprise of a set's two impossible clips with its two possible ones.
 
 The same windows work for any model with a ``surprise_windows(clips) -> [B, W]`` method; ``latent_surprise``
 does it for the kit's V-JEPA, ``pixel_surprise`` for a pixel-prediction baseline (pixel_predictor.py).
@@ -76,6 +79,18 @@ def relative_accuracy(scores: torch.Tensor, impossible: torch.Tensor, pair: torc
     return float(np.mean(wins))
 
 
+def set_accuracy(scores: torch.Tensor, impossible: torch.Tensor, set_id: torch.Tensor) -> float:
+    """IntPhys's relative score over minimal sets (violations.py): the fraction of sets whose impossible clips
+    have the larger *summed* score (ties count half). Summing over the set cancels any preference for one
+    kind of scene, since the impossible clips show the same frames as the possible ones."""
+    s, bad, sid = (np.asarray(x) for x in (scores, impossible, set_id))
+    wins = []
+    for k in np.unique(sid):
+        hi, lo = s[(sid == k) & (bad == 1)].sum(), s[(sid == k) & (bad == 0)].sum()
+        wins.append(1.0 if hi > lo else 0.5 if hi == lo else 0.0)
+    return float(np.mean(wins))
+
+
 def auroc(scores: torch.Tensor, labels: torch.Tensor) -> float:
     """Area under the ROC curve of ``scores`` for binary ``labels`` (1 = impossible): the probability that a
     random impossible clip outscores a random possible one (ties count half). Rank formula, no sklearn."""
@@ -92,17 +107,18 @@ def auroc(scores: torch.Tensor, labels: torch.Tensor) -> float:
     return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
-def breakdown(scores: torch.Tensor, factors: dict, laws, variants) -> dict[str, float]:
-    """Relative accuracy per (law, variant) cell: {"permanence/visible": 0.95, ...} plus per variant."""
+def breakdown(scores: torch.Tensor, factors: dict, laws, variants, by: str = "pair") -> dict[str, float]:
+    """Accuracy per (law, variant) cell: {"permanence/visible": 0.95, ...} plus per variant; ``by="pair"``
+    (relative accuracy) or ``"set"`` (minimal-set accuracy)."""
+    score = relative_accuracy if by == "pair" else set_accuracy
     out = {}
     law, var = np.asarray(factors["law"]), np.asarray(factors["variant"])
     for vi, vname in enumerate(variants):
         for li, lname in enumerate(laws):
-            keep = (law == li) & (var == vi)
+            keep = torch.from_numpy((law == li) & (var == vi))
             if keep.any():
-                out[f"{lname}/{vname}"] = relative_accuracy(scores[keep], factors["impossible"][keep],
-                                                            factors["pair"][keep])
-        keep = var == vi
+                out[f"{lname}/{vname}"] = score(scores[keep], factors["impossible"][keep], factors[by][keep])
+        keep = torch.from_numpy(var == vi)
         if keep.any():
-            out[vname] = relative_accuracy(scores[keep], factors["impossible"][keep], factors["pair"][keep])
+            out[vname] = score(scores[keep], factors["impossible"][keep], factors[by][keep])
     return out

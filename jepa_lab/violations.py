@@ -1,24 +1,30 @@
-"""Paired physics clips for violation-of-expectation tests: a possible and an impossible version of one event.
+"""Physics clips for violation-of-expectation tests: possible and impossible versions of one event.
 
-The two clips of a pair are identical up to a *break frame*; from there on the impossible one breaks a law:
+Clips come in IntPhys-style *minimal sets* of four: two possible clips P1, P2 and two impossible ones, I1 = P1
+until a *break frame* and P2 after it, I2 = P2 then P1. Each impossible clip is identical to its possible twin
+until the break (a *pair*); over the set, every frame of an impossible clip also appears, at the same time, in a
+possible clip - so a model cannot look right by finding one kind of scene easier to predict (after a ball
+vanishes the scene is simply emptier); only the transition is impossible. The laws:
 
-* ``permanence`` - the ball vanishes (in plain view, or while it is behind the occluder: it never comes out);
-* ``continuity`` - the ball jumps 8-10 px sideways from one frame to the next (or while hidden);
-* ``solidity``   - the ball meets a wall and passes through it instead of bouncing back (the collision is
-  hidden behind a box in the occluded variant; the wall's ends stay visible above and below the box);
-* ``constancy``  - the ball changes colour (in view, or while hidden).
+* ``permanence`` - P1 has a ball, P2 the same scene without it: the ball vanishes (I1) or appears (I2), in plain
+  view or while behind the occluder;
+* ``continuity`` - P1 and P2 are parallel tracks 8-10 px apart: the ball jumps from one to the other;
+* ``solidity``   - P1: the ball bounces off a wall; P2: no wall, it goes on. I1: it passes through the wall; I2:
+  it bounces off nothing (the collision hidden behind a box in the occluded variant, the wall's ends visible);
+* ``constancy``  - P1 and P2 differ in the ball's colour: it changes colour (in view, or while hidden).
 
-Each law comes in a ``visible`` and an ``occluded`` variant (developmental-psychology and IntPhys-style tests
-use both: occluded violations ask the model to carry the object's state through the occlusion). One ball,
-moving left to right or right to left at 1.3-1.7 px per frame, rendered as in physics.py (anti-aliased disc,
-same background), 16 frames of 32 x 32 px - the tiny V-JEPA's frame size.
+Each law comes in a ``visible`` and an ``occluded`` variant (occluded violations ask the model to carry the
+object's state through the occlusion). One ball, moving left to right or right to left at 1.3-1.7 px per frame,
+rendered as in physics.py (anti-aliased disc, same background), 16 frames of 32 x 32 px - the tiny V-JEPA's
+frame size.
 
-``make_violations(n, cfg, seed)`` returns n clips (n/2 pairs, cycling over laws x variants) as uint8 videos
-plus factors (``law``, ``variant``, ``impossible``, ``pair``, ``break_frame``); ``cached_violations`` writes them
-as lossless mp4 files (so decoded pairs stay identical before the break) and reads them back through the
-kit's video reader, like every other clip in the kit.
+``make_violations(n, cfg, seed)`` returns n clips (n/4 sets, cycling over laws x variants) as uint8 videos plus
+factors (``law``, ``variant``, ``impossible``, ``pair``, ``set``, ``break_frame``); ``cached_clips("violations",
+...)`` writes them as lossless mp4 files (so decoded twins stay identical before the break) and reads them back
+through the kit's video reader, like every other clip in the kit. ``possible_events`` is training video of the
+same world with nothing impossible in it.
 
-Shapes: P pairs, T frames, H = W pixels.
+Shapes: T frames, H = W pixels.
 """
 
 from __future__ import annotations
@@ -98,50 +104,60 @@ def _occluder_at(pos: np.ndarray, cfg: ViolationConfig, frame: int, rows=None) -
     return x0, x0 + cfg.occluder_width, y0, y1
 
 
-def _pair(law: str, variant: str, cfg: ViolationConfig, rng) -> tuple[_Scene, _Scene, int]:
-    """(possible scene, impossible scene, break frame) of one law and variant."""
+def _minimal_set(law: str, variant: str, cfg: ViolationConfig, rng) -> tuple[list[_Scene], int]:
+    """IntPhys-style minimal set of one law and variant: ([P1, I1, P2, I2], break frame). P1 and P2 are
+    possible; I1 follows P1 until the break and P2 after it, I2 the other way round. Every frame of the
+    impossible clips appears in a possible clip at the same time, so a model cannot win by preferring
+    simpler scenes: only the *transition* is impossible."""
     pos, r, direction = _straight(cfg, rng)
     color = np.repeat(_hsv_to_rgb(np.array([rng.uniform()]), 0.85, 0.95), cfg.frames, axis=0).astype(np.float32)
     present = np.ones(cfg.frames, dtype=bool)
     mid = int(rng.integers(cfg.frames // 2 - 1, cfg.frames // 2 + 2))  # the event happens mid-clip
-    box = None
     if law == "solidity":
-        return _solidity(pos, r, direction, color, present, variant, cfg, mid)
+        p1, p2, brk = _solidity(pos, r, direction, color, present, variant, cfg, mid)
+        return [p1, _splice(p1, p2, brk), p2, _splice(p2, p1, brk)], brk
+    box = None
     if variant == "occluded":
         box = _occluder_at(pos, cfg, mid)
         mid = _hidden_frame(pos, r, box, start=3)
-    possible = _Scene(pos, color, present, r, box=box)
-    bad = _Scene(pos.copy(), color.copy(), present.copy(), r, box=box)
+    p1 = _Scene(pos, color, present, r, box=box)
+    p2 = _Scene(pos.copy(), color.copy(), present.copy(), r, box=box)
     if law == "permanence":
-        bad.present[mid:] = False
+        p2.present[:] = False  # the same scene without the ball
     elif law == "continuity":
         jump = rng.uniform(*cfg.jump)
-        bad.pos[mid:, 1] += jump if pos[mid, 1] < cfg.size / 2 else -jump
+        p2.pos[:, 1] += jump if pos[mid, 1] < cfg.size / 2 else -jump  # a parallel track
     elif law == "constancy":
-        hue = (_rgb_hue(color[0]) + 0.5) % 1.0
-        bad.color[mid:] = _hsv_to_rgb(np.array([hue]), 0.85, 0.95)
+        p2.color[:] = _hsv_to_rgb(np.array([(_rgb_hue(color[0]) + 0.5) % 1.0]), 0.85, 0.95)
     else:
         raise ValueError(f"law must be one of {LAWS}, got {law!r}")
-    return possible, bad, mid
+    return [p1, _splice(p1, p2, mid), p2, _splice(p2, p1, mid)], mid
+
+
+def _splice(first: _Scene, second: _Scene, brk: int) -> _Scene:
+    """``first`` before frame ``brk``, ``second`` from it on (the wall and occluder of ``first``)."""
+    cut = lambda a, b: np.concatenate([a[:brk], b[brk:]])
+    return _Scene(cut(first.pos, second.pos), cut(first.color, second.color), cut(first.present, second.present),
+                  first.radius, wall=first.wall, box=first.box)
 
 
 def _solidity(pos, r, direction, color, present, variant, cfg, mid) -> tuple[_Scene, _Scene, int]:
-    """A wall across the path: the possible ball bounces back off its face, the impossible one goes on."""
+    """P1: a wall across the path and the ball bouncing back off it; P2: no wall, the ball going on.
+    (I1 = the wall and a ball passing through it; I2 = a ball bouncing off nothing.)"""
     face = pos[mid, 0] + direction * r  # the ball's leading edge at frame ``mid``, when it turns back
     # the wall starts at the first whole pixel beyond the edge's anti-aliased half pixel
     x0 = int(np.ceil(face + 0.5)) if direction > 0 else int(np.floor(face - 0.5)) - cfg.wall_width
     wall = (x0, x0 + cfg.wall_width)
-    contact = pos[mid, 0]
     bounced = pos.copy()
-    bounced[mid:, 0] = 2 * contact - pos[mid:, 0]  # mirrored about the contact point
+    bounced[mid:, 0] = 2 * pos[mid, 0] - pos[mid:, 0]  # mirrored about the contact point
     box = None
     if variant == "occluded":
         y = pos[mid, 1]
         rows = (int(round(y - cfg.box_height / 2)), int(round(y + cfg.box_height / 2)))
         box = _occluder_at(pos, cfg, mid, rows)
-    possible = _Scene(bounced, color, present, r, wall=wall, box=box)
-    bad = _Scene(pos, color.copy(), present.copy(), r, wall=wall, box=box)
-    return possible, bad, mid + 1  # frame mid is shared: the clips differ from the next frame on
+    p1 = _Scene(bounced, color, present, r, wall=wall, box=box)
+    p2 = _Scene(pos, color.copy(), present.copy(), r, box=box)
+    return p1, p2, mid + 1  # frame mid is shared: the clips differ from the next frame on
 
 
 def _rgb_hue(rgb: np.ndarray) -> float:
@@ -169,28 +185,30 @@ def render(scene: _Scene, cfg: ViolationConfig) -> np.ndarray:
 
 def make_violations(n: int, cfg: ViolationConfig = ViolationConfig(), seed: int = 0,
                     progress: bool = True) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """n clips = n/2 pairs (cycling over LAWS x VARIANTS), clip 2p possible and 2p + 1 impossible.
-    Returns videos uint8 [n, T, H, W, 3] and factors {law, variant, impossible, pair, break_frame} (long [n])."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2 or n % 2:
-        raise ValueError(f"n: expected an even number of clips >= 2 (pairs), received {n!r}")
+    """n clips = n/4 minimal sets (cycling over LAWS x VARIANTS), each [P1, I1, P2, I2]: clips 2p (possible)
+    and 2p + 1 (impossible) form pair p, identical until the break frame. Returns videos uint8
+    [n, T, H, W, 3] and factors {law, variant, impossible, pair, set, break_frame} (long [n])."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 4 or n % 4:
+        raise ValueError(f"n: expected a multiple of 4 clips (minimal sets of 2 possible + 2 impossible), "
+                         f"received {n!r}")
     rng = np.random.default_rng(seed)
     cells = [(law, var) for law in LAWS for var in VARIANTS]
     videos, rows = [], []
-    for p in tqdm(range(n // 2), desc="violation pairs", disable=not progress or n < 64):
-        law, var = cells[p % len(cells)]
-        possible, impossible, brk = _pair(law, var, cfg, rng)
-        for k, scene in enumerate((possible, impossible)):
+    for k in tqdm(range(n // 4), desc="violation sets", disable=not progress or n < 128):
+        law, var = cells[k % len(cells)]
+        scenes, brk = _minimal_set(law, var, cfg, rng)
+        for j, scene in enumerate(scenes):
             videos.append(render(scene, cfg))
-            rows.append((LAWS.index(law), VARIANTS.index(var), k, p, brk))
+            rows.append((LAWS.index(law), VARIANTS.index(var), j % 2, 2 * k + j // 2, k, brk))
     cols = np.array(rows, dtype=np.int64).T
-    names = ("law", "variant", "impossible", "pair", "break_frame")
+    names = ("law", "variant", "impossible", "pair", "set", "break_frame")
     return torch.from_numpy(np.stack(videos)), {k: torch.from_numpy(c) for k, c in zip(names, cols)}
 
 
 def possible_events(n: int, frames: int, cfg: ViolationConfig = ViolationConfig(), seed: int = 0,
                     progress: bool = True) -> torch.Tensor:
-    """Training video of the same little world in which nothing impossible ever happens: the *possible*
-    member of random pairs (every law and variant: crossings, bounces off walls, occluders, constant colours),
+    """Training video of the same little world in which nothing impossible ever happens: a *possible* clip
+    of random minimal sets (every law and variant: crossings, bounces off walls, occluders, constant colours),
     each cut to a random window of ``frames`` frames. uint8 [n, frames, H, W, 3], deterministic from seed.
     A violation-of-expectation test trains on these and is then shown the impossible twins."""
     if not 1 <= frames <= cfg.frames:
@@ -200,7 +218,8 @@ def possible_events(n: int, frames: int, cfg: ViolationConfig = ViolationConfig(
     out = np.empty((n, frames, cfg.size, cfg.size, 3), dtype=np.uint8)
     for i in tqdm(range(n), desc="possible events", disable=not progress or n < 256):
         law, var = cells[int(rng.integers(len(cells)))]
-        possible, _, _ = _pair(law, var, cfg, rng)
+        scenes, _ = _minimal_set(law, var, cfg, rng)
+        possible = scenes[2 * int(rng.integers(2))]  # P1 or P2
         start = int(rng.integers(cfg.frames - frames + 1))
         out[i] = render(possible, cfg)[start:start + frames]
     return torch.from_numpy(out)

@@ -6,7 +6,8 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from jepa_lab.surprise import auroc, breakdown, clip_scores, latent_surprise, relative_accuracy, window_starts
+from jepa_lab.surprise import (auroc, breakdown, clip_scores, latent_surprise, relative_accuracy, set_accuracy,
+                               window_starts)
 from jepa_lab.vjepa import VJEPA, VJEPAConfig
 
 
@@ -27,6 +28,15 @@ def test_relative_accuracy_counts_pairs_and_ties():
     assert relative_accuracy(scores, impossible, pair) == pytest.approx((1 + 0 + 0.5) / 3)
     with pytest.raises(ValueError, match="one possible and one impossible"):
         relative_accuracy(scores[:3], impossible[:3], pair[:3])
+
+
+def test_set_accuracy_sums_over_the_set():
+    # set 0: pairs go 1 right, 1 wrong, but the impossible sum 0.9 + 0.2 > 0.1 + 0.8: right
+    scores = torch.tensor([0.1, 0.9, 0.8, 0.2, 0.5, 0.1, 0.5, 0.1])
+    impossible = torch.tensor([0, 1, 0, 1, 0, 1, 0, 1])
+    sets = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
+    assert set_accuracy(scores, impossible, sets) == 0.5
+    assert relative_accuracy(scores, impossible, torch.tensor([0, 0, 1, 1, 2, 2, 3, 3])) == 0.25
 
 
 def test_breakdown_per_cell_and_variant():
