@@ -1,17 +1,20 @@
 """Intuitive physics: is a video model surprised when physics breaks? (violation of expectation)
 
-    python benchmarks/physics.py --quick --json out.json   # 64 pairs (8 per law x variant), ~1 min
-    python benchmarks/physics.py --json out.json           # 400 pairs (50 per law x variant)
+    python benchmarks/physics.py --quick --json out.json   # 64 minimal sets (8 per law x variant), ~1 min
+    python benchmarks/physics.py --json out.json           # 400 minimal sets (50 per law x variant)
 
-Held-out possible/impossible pairs (violations.py; seed 1000, never used for training) are written as lossless
-mp4 files and read back through the kit's video reader. Three surprise signals over the same sliding windows:
+Held-out minimal sets (violations.py: two possible clips and their two impossible splices; seed 1000, never used
+for training) are written as lossless mp4 files and read back through the kit's video reader. Three surprise signals over the same sliding windows:
 the trained V-JEPA (`data/vjepa_physics.pt`, trained on possible events only), the same network at random
 initialisation, and a pixel-prediction model (`data/pixel_physics.pt`). A clip's score is its maximum surprise
 over time (``--score mean`` for the mean). Relative accuracy: the impossible clip of a pair scores higher than
-its possible twin (chance 50%); AUROC: impossible vs possible over single clips (chance 0.5).
+its possible twin (chance 50%); set accuracy (IntPhys's relative score): a set's two impossible clips have the
+larger summed score (chance 50%; immune to "emptier scenes are easier"); AUROC: impossible vs possible over
+single clips (chance 0.5).
 
 Stable keys: relative_acc_{trained,random_init,pixel} (all pairs), relative_acc_{model}_{visible,occluded},
-auroc_{trained,random_init,pixel}, per_law ({model: {"law/variant": accuracy}}), pairs, score.
+set_acc_{model}, set_acc_{model}_{visible,occluded}, auroc_{trained,random_init,pixel}, per_law
+({model: {"law/variant": pair accuracy}}), per_law_set (the same for set accuracy), sets, pairs, score.
 """
 
 from __future__ import annotations
@@ -27,16 +30,16 @@ from common import write_json
 from jepa_lab.clips import ClipDataset, cached_clips
 from jepa_lab.pixel_predictor import pixel_surprise
 from jepa_lab.pretrained import load_pretrained
-from jepa_lab.surprise import auroc, breakdown, clip_scores, latent_surprise, relative_accuracy
+from jepa_lab.surprise import auroc, breakdown, clip_scores, latent_surprise, relative_accuracy, set_accuracy
 from jepa_lab.violations import LAWS, VARIANTS
 from jepa_lab.vjepa import VJEPA
 
 TEST_SEED = 1000
 
 
-def test_pairs(pairs: int, cache_dir: str | None) -> tuple[torch.Tensor, dict]:
-    """The held-out pairs as float clips [2P, 3, T, H, W], read back from their mp4 files, and factors."""
-    folder = cached_clips("violations", 2 * pairs, seed=TEST_SEED, cache_dir=cache_dir, progress=False)
+def held_out_sets(sets: int, cache_dir: str | None) -> tuple[torch.Tensor, dict]:
+    """The held-out sets as float clips [4 x sets, 3, T, H, W], read back from their mp4 files, and factors."""
+    folder = cached_clips("violations", 4 * sets, seed=TEST_SEED, cache_dir=cache_dir, progress=False)
     data = ClipDataset(folder)
     items = [data[i] for i in range(len(data))]
     clips = torch.stack([x for x, _ in items])
@@ -45,7 +48,7 @@ def test_pairs(pairs: int, cache_dir: str | None) -> tuple[torch.Tensor, dict]:
 
 
 def score_models(clips: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Surprise curves [2P, W] of the three models."""
+    """Surprise curves [clips, W] of the three models."""
     trained = load_pretrained("vjepa_physics")
     torch.manual_seed(trained.cfg.seed)
     random_init = VJEPA(trained.cfg).eval()
@@ -55,17 +58,17 @@ def score_models(clips: torch.Tensor) -> dict[str, torch.Tensor]:
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="64 pairs instead of 400")
+    ap.add_argument("--quick", action="store_true", help="64 minimal sets instead of 400")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--score", choices=("max", "mean"), default="max")
     ap.add_argument("--cache-dir", help="where the test clips are written (default: a temporary folder)")
     args = ap.parse_args(argv)
-    pairs = 64 if args.quick else 400
+    sets = 64 if args.quick else 400
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        clips, f = test_pairs(pairs, args.cache_dir or tmp)
+        clips, f = held_out_sets(sets, args.cache_dir or tmp)
     curves = score_models(clips)
-    results = {"pairs": pairs, "score": args.score, "per_law": {}}
+    results = {"sets": sets, "pairs": 2 * sets, "score": args.score, "per_law": {}, "per_law_set": {}}
     for name, c in curves.items():
         s = clip_scores(c)[args.score]
         cells = breakdown(s, f, LAWS, VARIANTS)
@@ -74,6 +77,11 @@ def main(argv=None) -> dict:
         results[f"relative_acc_{name}_occluded"] = cells["occluded"]
         results[f"auroc_{name}"] = auroc(s, f["impossible"])
         results["per_law"][name] = {k: v for k, v in cells.items() if "/" in k}
+        by_set = breakdown(s, f, LAWS, VARIANTS, by="set")
+        results[f"set_acc_{name}"] = set_accuracy(s, f["impossible"], f["set"])
+        results[f"set_acc_{name}_visible"] = by_set["visible"]
+        results[f"set_acc_{name}_occluded"] = by_set["occluded"]
+        results["per_law_set"][name] = {k: v for k, v in by_set.items() if "/" in k}
     results["seconds"] = time.perf_counter() - t0
     print_table(results)
     if args.json:
@@ -83,15 +91,18 @@ def main(argv=None) -> dict:
 
 def print_table(r: dict) -> None:
     models = ("trained", "random_init", "pixel")
-    print(f"{r['pairs']} pairs, score = {r['score']} surprise over time; relative accuracy (chance 50%)")
-    print(f"{'law / variant':<22}" + "".join(f"{m:>13}" for m in models))
+    print(f"{r['sets']} minimal sets ({r['pairs']} pairs), score = {r['score']} surprise over time")
+    print("accuracy, chance 50%: set (IntPhys relative score) | pair (impossible vs its twin)")
+    print(f"{'law / variant':<22}" + "".join(f"{m:>19}" for m in models))
+    both = lambda m, s_key, p_key: f"{s_key:>10.0%} |{p_key:>5.0%}"
     for variant in VARIANTS:
         for law in LAWS:
             cell = f"{law}/{variant}"
-            print(f"{cell:<22}" + "".join(f"{r['per_law'][m][cell]:>13.0%}" for m in models))
-        print(f"{'all ' + variant:<22}" + "".join(f"{r[f'relative_acc_{m}_{variant}']:>13.0%}" for m in models))
-    print(f"{'all pairs':<22}" + "".join(f"{r[f'relative_acc_{m}']:>13.0%}" for m in models))
-    print(f"{'AUROC (single clips)':<22}" + "".join(f"{r[f'auroc_{m}']:>13.2f}" for m in models))
+            print(f"{cell:<22}" + "".join(both(m, r["per_law_set"][m][cell], r["per_law"][m][cell]) for m in models))
+        print(f"{'all ' + variant:<22}" + "".join(
+            both(m, r[f"set_acc_{m}_{variant}"], r[f"relative_acc_{m}_{variant}"]) for m in models))
+    print(f"{'all':<22}" + "".join(both(m, r[f"set_acc_{m}"], r[f"relative_acc_{m}"]) for m in models))
+    print(f"{'AUROC (single clips)':<22}" + "".join(f"{r[f'auroc_{m}']:>19.2f}" for m in models))
 
 
 if __name__ == "__main__":
