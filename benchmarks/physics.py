@@ -6,14 +6,15 @@
 Held-out minimal sets (violations.py: two possible clips and their two impossible splices; seed 1000, never used
 for training) are written as lossless mp4 files and read back through the kit's video reader. Three surprise signals over the same sliding windows:
 the trained V-JEPA (`data/vjepa_physics.pt`, trained on possible events only), the same network at random
-initialisation, and a pixel-prediction model (`data/pixel_physics.pt`). A clip's score is its maximum surprise
-over time (``--score mean`` for the mean). Relative accuracy: the impossible clip of a pair scores higher than
+initialisation, a pixel-prediction model (`data/pixel_physics.pt`), and a control that knows no physics (how
+much non-background each window shows: what it wins is won without physics). A clip's score is its mean
+surprise over time (``--score max`` for the maximum, which set sums no longer balance). Relative accuracy: the impossible clip of a pair scores higher than
 its possible twin (chance 50%); set accuracy (IntPhys's relative score): a set's two impossible clips have the
 larger summed score (chance 50%; immune to "emptier scenes are easier"); AUROC: impossible vs possible over
 single clips (chance 0.5).
 
 Stable keys: relative_acc_{trained,random_init,pixel} (all pairs), relative_acc_{model}_{visible,occluded},
-set_acc_{model}, set_acc_{model}_{visible,occluded}, auroc_{trained,random_init,pixel}, per_law
+set_acc_{model}, set_acc_{model}_{visible,occluded}, auroc_{trained,random_init,pixel,no_physics}, per_law
 ({model: {"law/variant": pair accuracy}}), per_law_set (the same for set accuracy), sets, pairs, score.
 """
 
@@ -30,7 +31,8 @@ from common import write_json
 from jepa_lab.clips import ClipDataset, cached_clips
 from jepa_lab.pixel_predictor import pixel_surprise
 from jepa_lab.pretrained import load_pretrained
-from jepa_lab.surprise import auroc, breakdown, clip_scores, latent_surprise, relative_accuracy, set_accuracy
+from jepa_lab.surprise import (auroc, breakdown, clip_scores, latent_surprise, relative_accuracy, scene_control,
+                               set_accuracy)
 from jepa_lab.violations import LAWS, VARIANTS
 from jepa_lab.vjepa import VJEPA
 
@@ -48,19 +50,21 @@ def held_out_sets(sets: int, cache_dir: str | None) -> tuple[torch.Tensor, dict]
 
 
 def score_models(clips: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Surprise curves [clips, W] of the three models."""
+    """Surprise curves [clips, W] of the three models and of the physics-blind control."""
     trained = load_pretrained("vjepa_physics")
     torch.manual_seed(trained.cfg.seed)
     random_init = VJEPA(trained.cfg).eval()
     return {"trained": latent_surprise(trained, clips)[0], "random_init": latent_surprise(random_init, clips)[0],
-            "pixel": pixel_surprise(load_pretrained("pixel_physics"), clips)[0]}
+            "pixel": pixel_surprise(load_pretrained("pixel_physics"), clips)[0], "no_physics": scene_control(clips)}
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="64 minimal sets instead of 400")
     ap.add_argument("--json", type=Path)
-    ap.add_argument("--score", choices=("max", "mean"), default="max")
+    ap.add_argument("--score", choices=("mean", "max"), default="mean",
+                    help="a clip's score: its mean surprise over time (default: set sums then cancel any "
+                         "preference for a kind of scene) or its maximum")
     ap.add_argument("--cache-dir", help="where the test clips are written (default: a temporary folder)")
     args = ap.parse_args(argv)
     sets = 64 if args.quick else 400
@@ -90,7 +94,7 @@ def main(argv=None) -> dict:
 
 
 def print_table(r: dict) -> None:
-    models = ("trained", "random_init", "pixel")
+    models = ("trained", "random_init", "pixel", "no_physics")
     print(f"{r['sets']} minimal sets ({r['pairs']} pairs), score = {r['score']} surprise over time")
     print("accuracy, chance 50%: set (IntPhys relative score) | pair (impossible vs its twin)")
     print(f"{'law / variant':<22}" + "".join(f"{m:>19}" for m in models))

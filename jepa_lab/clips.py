@@ -173,7 +173,7 @@ def _complete(folder: Path, n: int) -> bool:
 
 def cached_clips(kind: str = "balls", n: int = 64, cfg=None, seed: int = 0, cache_dir=None,
                  fps: int | float = 8, progress: bool = True) -> Path:
-    """Folder of n synthetic clips (kind 'balls' or 'digits'; cfg None = the kind's default config),
+    """Folder of n synthetic clips (kind 'balls', 'digits' or 'violations'; cfg None = the kind's default config),
     generated and written on the first call and reused afterwards; returns its Path (for ``ClipDataset``).
 
     The folder is <cache root>/<kind>-<cache_key(...)>; it is built in a temporary folder and renamed into

@@ -8,8 +8,10 @@ from its surprise curve (its mean or its max over windows), and a pair of clips 
 breaks a law of physics - is judged right when the impossible one scores higher (**relative accuracy**, chance
 50%). Single clips can also be ranked by score: the **AUROC** of "impossible" over all clips (chance 0.5).
 Pairs have a confound: after a ball vanishes the scene is emptier and easier to predict, so a model can find an
-impossible clip *less* surprising for the wrong reason. IntPhys's minimal sets (violations.py) cancel it:
-``set_accuracy`` compares the summed surprise of a set's two impossible clips with its two possible ones.
+impossible clip *less* surprising for the wrong reason. IntPhys's minimal sets (violations.py) cancel it for
+scores that add up over time: ``set_accuracy`` compares the summed score of a set's two impossible clips with
+its two possible ones. ``scene_control`` is a score that knows no physics (how much non-background each window
+shows): whatever it wins is won without physics.
 
 The same windows work for any model with a ``surprise_windows(clips) -> [B, W]`` method; ``latent_surprise``
 does it for the kit's V-JEPA, ``pixel_surprise`` for a pixel-prediction baseline (pixel_predictor.py).
@@ -60,6 +62,16 @@ def latent_surprise(model, clips: torch.Tensor, stride: int = 2, context: int | 
     return out, first
 
 
+def scene_control(clips: torch.Tensor, window: int = 8, context: int = 4, stride: int = 2) -> torch.Tensor:
+    """A physics-blind "surprise" over the same windows [B, W]: the mean distance of each window's predicted
+    frames from the clip's background colour (the median pixel). More object, more "surprise"; motion and
+    laws mean nothing to it. clips [B, C, T, H, W]."""
+    background = clips.flatten(2).median(dim=2).values[:, :, None, None, None]  # [B, C, 1, 1, 1]
+    amount = (clips - background).abs().mean(dim=(1, 3, 4))  # [B, T]
+    starts = window_starts(clips.shape[2], window, stride)
+    return torch.stack([amount[:, s + context:s + window].mean(dim=1) for s in starts], dim=1)
+
+
 def clip_scores(curves: torch.Tensor) -> dict[str, torch.Tensor]:
     """Per-clip scores of surprise curves [B, W]: {"mean": [B], "max": [B]}."""
     return {"mean": curves.mean(dim=1), "max": curves.max(dim=1).values}
@@ -81,8 +93,10 @@ def relative_accuracy(scores: torch.Tensor, impossible: torch.Tensor, pair: torc
 
 def set_accuracy(scores: torch.Tensor, impossible: torch.Tensor, set_id: torch.Tensor) -> float:
     """IntPhys's relative score over minimal sets (violations.py): the fraction of sets whose impossible clips
-    have the larger *summed* score (ties count half). Summing over the set cancels any preference for one
-    kind of scene, since the impossible clips show the same frames as the possible ones."""
+    have the larger *summed* score (ties count half). The impossible clips show the same frames as the
+    possible ones, so for a score that adds up over time (the mean over windows) the sums cancel any
+    preference for one kind of scene; a maximum does not add up, and a physics-blind score (``scene_control``)
+    can then win sets - compare against it."""
     s, bad, sid = (np.asarray(x) for x in (scores, impossible, set_id))
     wins = []
     for k in np.unique(sid):

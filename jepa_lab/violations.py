@@ -3,14 +3,16 @@
 Clips come in IntPhys-style *minimal sets* of four: two possible clips P1, P2 and two impossible ones, I1 = P1
 until a *break frame* and P2 after it, I2 = P2 then P1. Each impossible clip is identical to its possible twin
 until the break (a *pair*); over the set, every frame of an impossible clip also appears, at the same time, in a
-possible clip - so a model cannot look right by finding one kind of scene easier to predict (after a ball
-vanishes the scene is simply emptier); only the transition is impossible. The laws:
+possible clip (except in solidity, below) - so a score that adds up over time cannot look right by finding one
+kind of scene easier to predict (after a ball vanishes the scene is simply emptier); only the transition is
+impossible. The laws:
 
 * ``permanence`` - P1 has a ball, P2 the same scene without it: the ball vanishes (I1) or appears (I2), in plain
   view or while behind the occluder;
 * ``continuity`` - P1 and P2 are parallel tracks 8-10 px apart: the ball jumps from one to the other;
 * ``solidity``   - P1: the ball bounces off a wall; P2: no wall, it goes on. I1: it passes through the wall; I2:
-  it bounces off nothing (the collision hidden behind a box in the occluded variant, the wall's ends visible);
+  it bounces off nothing (the collision hidden behind a box in the occluded variant, the wall's ends visible).
+  The splices keep the first clip's wall, so these sets are balanced in motion but not frame by frame;
 * ``constancy``  - P1 and P2 differ in the ball's colour: it changes colour (in view, or while hidden).
 
 Each law comes in a ``visible`` and an ``occluded`` variant (occluded violations ask the model to carry the
@@ -20,7 +22,8 @@ frame size.
 
 ``make_violations(n, cfg, seed)`` returns n clips (n/4 sets, cycling over laws x variants) as uint8 videos plus
 factors (``law``, ``variant``, ``impossible``, ``pair``, ``set``, ``break_frame``); ``cached_clips("violations",
-...)`` writes them as lossless mp4 files (so decoded twins stay identical before the break) and reads them back
+...)`` writes them as H.264 at crf 0 (lossless in YUV 4:2:0, so decoded twins stay identical before the break;
+colours at ball edges differ from the arrays by the chroma subsampling) and reads them back
 through the kit's video reader, like every other clip in the kit. ``possible_events`` is training video of the
 same world with nothing impossible in it.
 

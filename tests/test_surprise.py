@@ -6,8 +6,10 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from jepa_lab.surprise import (auroc, breakdown, clip_scores, latent_surprise, relative_accuracy, set_accuracy,
-                               window_starts)
+from jepa_lab.surprise import (auroc, breakdown, clip_scores, latent_surprise, relative_accuracy, scene_control,
+                               set_accuracy, window_starts)
+from jepa_lab.violations import LAWS, make_violations
+from jepa_lab.physics import videos_to_float
 from jepa_lab.vjepa import VJEPA, VJEPAConfig
 
 
@@ -65,3 +67,20 @@ def test_latent_surprise_shapes_and_identical_clips_score_the_same():
     assert set(scores) == {"mean", "max"} and (scores["max"] >= scores["mean"]).all()
     with pytest.raises(ValueError, match=r"expected \[B, C, T, H, W\]"):
         latent_surprise(model, clips[0])
+
+
+def test_scene_control_mean_scores_tie_on_balanced_sets():
+    """The physics-blind control sees the same frames on both sides of a (non-solidity) set: with the mean score
+    its set sums tie; with the maximum it can win sets without any physics - why the benchmark uses the mean."""
+    v, f = make_violations(32, seed=2, progress=False)
+    curves = scene_control(videos_to_float(v))
+    assert curves.shape == (32, 5)
+    mean = clip_scores(curves)["mean"]
+    for k in range(8):
+        if LAWS[f["law"][4 * k]] == "solidity":
+            continue
+        sl = slice(4 * k, 4 * k + 4)
+        bad = f["impossible"][sl] == 1
+        assert torch.isclose(mean[sl][bad].sum(), mean[sl][~bad].sum(), rtol=1e-5)
+    perm = f["law"] == LAWS.index("permanence")
+    assert set_accuracy(clip_scores(curves)["max"][perm], f["impossible"][perm], f["set"][perm]) == 1.0
