@@ -68,8 +68,9 @@ class ViolationConfig:
 
 
 @dataclass
-class _Scene:
-    """One pair's shared state: the possible trajectory [T, 2], colours [T, 3], presence [T], extras."""
+class Scene:
+    """What ``render`` draws: ball positions [T, 2] (pixels), colours [T, 3] (RGB in [0, 1]), presence [T]
+    (bool), the radius, and optionally a wall (columns [x0, x1)) and an occluder (columns, rows)."""
 
     pos: np.ndarray
     color: np.ndarray
@@ -107,7 +108,7 @@ def _occluder_at(pos: np.ndarray, cfg: ViolationConfig, frame: int, rows=None) -
     return x0, x0 + cfg.occluder_width, y0, y1
 
 
-def _minimal_set(law: str, variant: str, cfg: ViolationConfig, rng) -> tuple[list[_Scene], int]:
+def _minimal_set(law: str, variant: str, cfg: ViolationConfig, rng) -> tuple[list[Scene], int]:
     """IntPhys-style minimal set of one law and variant: ([P1, I1, P2, I2], break frame). P1 and P2 are
     possible; I1 follows P1 until the break and P2 after it, I2 the other way round. Every frame of the
     impossible clips appears in a possible clip at the same time, so a model cannot win by preferring
@@ -123,8 +124,8 @@ def _minimal_set(law: str, variant: str, cfg: ViolationConfig, rng) -> tuple[lis
     if variant == "occluded":
         box = _occluder_at(pos, cfg, mid)
         mid = _hidden_frame(pos, r, box, start=3)
-    p1 = _Scene(pos, color, present, r, box=box)
-    p2 = _Scene(pos.copy(), color.copy(), present.copy(), r, box=box)
+    p1 = Scene(pos, color, present, r, box=box)
+    p2 = Scene(pos.copy(), color.copy(), present.copy(), r, box=box)
     if law == "permanence":
         p2.present[:] = False  # the same scene without the ball
     elif law == "continuity":
@@ -137,14 +138,14 @@ def _minimal_set(law: str, variant: str, cfg: ViolationConfig, rng) -> tuple[lis
     return [p1, _splice(p1, p2, mid), p2, _splice(p2, p1, mid)], mid
 
 
-def _splice(first: _Scene, second: _Scene, brk: int) -> _Scene:
+def _splice(first: Scene, second: Scene, brk: int) -> Scene:
     """``first`` before frame ``brk``, ``second`` from it on (the wall and occluder of ``first``)."""
     cut = lambda a, b: np.concatenate([a[:brk], b[brk:]])
-    return _Scene(cut(first.pos, second.pos), cut(first.color, second.color), cut(first.present, second.present),
+    return Scene(cut(first.pos, second.pos), cut(first.color, second.color), cut(first.present, second.present),
                   first.radius, wall=first.wall, box=first.box)
 
 
-def _solidity(pos, r, direction, color, present, variant, cfg, mid) -> tuple[_Scene, _Scene, int]:
+def _solidity(pos, r, direction, color, present, variant, cfg, mid) -> tuple[Scene, Scene, int]:
     """P1: a wall across the path and the ball bouncing back off it; P2: no wall, the ball going on.
     (I1 = the wall and a ball passing through it; I2 = a ball bouncing off nothing.)"""
     face = pos[mid, 0] + direction * r  # the ball's leading edge at frame ``mid``, when it turns back
@@ -158,8 +159,8 @@ def _solidity(pos, r, direction, color, present, variant, cfg, mid) -> tuple[_Sc
         y = pos[mid, 1]
         rows = (int(round(y - cfg.box_height / 2)), int(round(y + cfg.box_height / 2)))
         box = _occluder_at(pos, cfg, mid, rows)
-    p1 = _Scene(bounced, color, present, r, wall=wall, box=box)
-    p2 = _Scene(pos, color.copy(), present.copy(), r, box=box)
+    p1 = Scene(bounced, color, present, r, wall=wall, box=box)
+    p2 = Scene(pos, color.copy(), present.copy(), r, box=box)
     return p1, p2, mid + 1  # frame mid is shared: the clips differ from the next frame on
 
 
@@ -169,7 +170,7 @@ def _rgb_hue(rgb: np.ndarray) -> float:
     return colorsys.rgb_to_hsv(*[float(c) for c in rgb])[0]
 
 
-def render(scene: _Scene, cfg: ViolationConfig) -> np.ndarray:
+def render(scene: Scene, cfg: ViolationConfig) -> np.ndarray:
     """Scene -> uint8 frames [T, H, W, 3]: background, wall, ball (drawn over the wall), occluder."""
     bg = np.asarray(BallsConfig().background, dtype=np.float32)
     img = np.broadcast_to(bg, (cfg.frames, cfg.size, cfg.size, 3)).copy()
