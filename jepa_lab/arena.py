@@ -179,25 +179,30 @@ class ArenaEnv(gym.Env):
         self.action_space = gym.spaces.Box(-m, m, (2,), np.float32)
         self._state: np.ndarray | None = None
         self._goal: np.ndarray | None = None
-        self._t = 0
+        self._t, self._ended = 0, None
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """Start an episode (same seed -> identical episode). Returns (obs uint8 [64, 64, 3], info)."""
         super().reset(seed=seed)
         self._state, self._goal = self._new_episode(dict(options or {}))
-        self._t = 0
+        self._t, self._ended = 0, None
         return self.render(), self._info(clipped=False)
 
     def step(self, action: Any):
         """Apply a displacement (dx, dy) (norm-bounded by max_step). Returns (obs, reward, terminated, truncated,
         info) with reward = -distance to goal, terminated = success, truncated = max_steps reached."""
         self._require_episode()
+        if self._ended is not None:
+            raise RuntimeError(f"the episode is over ({self._ended} at step {self._t}): call reset() before "
+                               f"step() again")
         a = as_points(action, 2, "action")
         clipped = bool(clip_norm(a, float(self.cfg.max_step))[1])
         self._state = self.simulate(self._state[None], a[None, None])[0, 0]
         self._t += 1
         info = self._info(clipped)
         truncated = self._t >= self.cfg.max_steps
+        if info["success"] or truncated:
+            self._ended = "goal reached" if info["success"] else f"step budget of {self.cfg.max_steps} used"
         return self.render(), -info["distance"], info["success"], truncated, info
 
     def render(self) -> np.ndarray:

@@ -99,7 +99,11 @@ class EnvDriver(_Explorer):
         return self.act(np.asarray(DIRECTIONS[direction]) * self.step_length.value)
 
     def act(self, action) -> dict:
-        """Apply a displacement action (dx, dy) in pixels (norm clipped to max_step by the env)."""
+        """Apply a displacement action (dx, dy) in pixels (norm clipped to max_step by the env). Once the
+        episode is over (goal reached or steps used up) further moves do nothing until ``reset``."""
+        if self.done:
+            self._show()
+            return self.info
         self.obs, _, terminated, truncated, self.info = self.env.step(np.asarray(action, dtype=np.float64))
         self.steps += 1
         self.done = self.done or bool(terminated or truncated)

@@ -35,6 +35,14 @@ def _env_step(action):
     return env.step(action)
 
 
+def _step_after_the_end(tmp):
+    env = TwoRooms()
+    env.reset(seed=0)
+    for _ in range(env.cfg.max_steps):
+        env.step(np.zeros(2, dtype=np.float32))
+    return env.step(np.zeros(2, dtype=np.float32))
+
+
 def _ckpt_of_other_kind(tmp):
     save_checkpoint(tmp / "ijepa.pt", {"kind": "jepa_lab.ijepa"})
     return load_checkpoint(tmp / "ijepa.pt", "jepa_lab.vjepa")
@@ -83,6 +91,8 @@ CASES = [  # (name, call(tmp_path), exception, [fragments the message must conta
      ValueError, ["[1, samples=10]", "20"]),
     ("env action of the wrong shape", lambda t: _env_step(np.zeros(3, dtype=np.float32)),
      ValueError, ["shape (2,)", "array([0., 0., 0.]"]),
+    ("env step after the episode ended", _step_after_the_end, RuntimeError,
+     ["step budget of 40 used", "call reset()"]),
     ("AC training window longer than an episode", lambda t: ACTrainConfig(window=30),
      ValueError, ["2..episode_steps + 1 = 17", "got 30"]),
     ("robot action with 6 numbers", lambda t: integrate_pose(torch.zeros(2, 7), torch.zeros(2, 6)),
