@@ -20,3 +20,14 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
+
+
+@pytest.fixture
+def no_pyplot_leaks():
+    """The library must not leave figures open in pyplot's global state (plot test modules use it for every
+    test: ``pytestmark = pytest.mark.usefixtures("no_pyplot_leaks")``)."""
+    import matplotlib.pyplot as plt
+
+    before = set(plt.get_fignums())
+    yield
+    assert set(plt.get_fignums()) == before

@@ -3,7 +3,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -24,11 +23,7 @@ def bowl(actions: torch.Tensor) -> torch.Tensor:
     return ((actions[..., :2].sum(dim=1) - TARGET) ** 2).sum(-1) + actions[..., 2:].abs().sum(dim=(1, 2))
 
 
-@pytest.fixture(autouse=True)
-def no_pyplot_leaks():
-    before = set(plt.get_fignums())
-    yield
-    assert set(plt.get_fignums()) == before
+pytestmark = pytest.mark.usefixtures("no_pyplot_leaks")  # conftest.py
 
 
 def test_scale_figure_is_log_log_with_every_point_labelled():

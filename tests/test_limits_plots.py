@@ -3,7 +3,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -11,11 +10,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from jepa_lab.limits_plots import conditions_figure, first_above, rollout_error_figure  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def no_pyplot_leaks():
-    before = set(plt.get_fignums())
-    yield
-    assert set(plt.get_fignums()) == before
+pytestmark = pytest.mark.usefixtures("no_pyplot_leaks")  # conftest.py
 
 
 def fake_error(h: int = 10) -> dict:

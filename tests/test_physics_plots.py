@@ -3,7 +3,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -15,11 +14,7 @@ from jepa_lab.physics_plots import (BREAK_COLOUR, SurpriseExplorer, accuracy_fig
 from jepa_lab.violations import make_violations  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def no_pyplot_leaks():
-    before = set(plt.get_fignums())
-    yield
-    assert set(plt.get_fignums()) == before
+pytestmark = pytest.mark.usefixtures("no_pyplot_leaks")  # conftest.py
 
 
 @pytest.fixture(scope="module")

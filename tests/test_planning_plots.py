@@ -3,7 +3,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -36,11 +35,7 @@ def quadratic(actions: torch.Tensor) -> torch.Tensor:
     return ((actions.sum(dim=1) - TARGET) ** 2).sum(-1)
 
 
-@pytest.fixture(autouse=True)
-def no_pyplot_leaks():
-    before = set(plt.get_fignums())
-    yield
-    assert set(plt.get_fignums()) == before
+pytestmark = pytest.mark.usefixtures("no_pyplot_leaks")  # conftest.py
 
 
 @pytest.fixture(scope="module")

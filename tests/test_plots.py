@@ -1,6 +1,5 @@
 """Tests for jepa_lab.plots: every figure builds with the expected axes and artists, and the mask overlay
 marks exactly the target / context patches."""
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -22,12 +21,7 @@ def batch():
     return images, factors, masks
 
 
-@pytest.fixture(autouse=True)
-def no_pyplot_leaks():
-    """The library must not leave figures open in pyplot's global state."""
-    before = set(plt.get_fignums())
-    yield
-    assert set(plt.get_fignums()) == before
+pytestmark = pytest.mark.usefixtures("no_pyplot_leaks")  # conftest.py
 
 
 def test_mask_roles_match_the_masks(batch):

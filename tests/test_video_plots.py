@@ -4,7 +4,6 @@ import matplotlib
 matplotlib.use("Agg")
 
 import ipywidgets as W  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -37,11 +36,7 @@ def masks():
     return sample_video_masks(GRID, 2, VideoMaskConfig.preset("short_range"), torch.Generator().manual_seed(1))
 
 
-@pytest.fixture(autouse=True)
-def no_pyplot_leaks():
-    before = set(plt.get_fignums())
-    yield
-    assert set(plt.get_fignums()) == before
+pytestmark = pytest.mark.usefixtures("no_pyplot_leaks")  # conftest.py
 
 
 def _token_pixels(roles_frame: np.ndarray, p: int) -> np.ndarray:
