@@ -19,28 +19,13 @@ import numpy as np
 import torch
 
 from common import write_json
-from jepa_lab.limits import ViewChange, latent_change, recolour_agent, rollout_error, shift_view, zoom_view
+from jepa_lab.limits import (RecolouredGoal, ViewChange, latent_change, recolour_agent, rollout_error, shift_view,
+                             zoom_view)
 from jepa_lab.planning_eval import PlanSettings, make_policy, run_episodes, shipped_world_model, summarise
 from jepa_lab.trajectories import make_env
 
 VIEWS = {"camera_same": None, "camera_shift_1px": shift_view(1), "camera_shift_2px": shift_view(2),
          "camera_shift_4px": shift_view(4), "camera_zoom_1.1": zoom_view(1.1)}
-
-
-class RecolouredGoal:
-    """A policy whose goal image shows the agent in another colour (a detail no action can reach)."""
-
-    def __init__(self, policy, env):
-        self.policy, self.env = policy, env
-
-    def reset(self):
-        self.policy.reset()
-
-    def set_goal(self, goal_image):
-        self.policy.set_goal(recolour_agent(goal_image, self.env.goal, self.env.cfg.agent_radius))
-
-    def __call__(self, obs, info):
-        return self.policy(obs, info)
 
 
 def planning(model, episodes: int) -> dict:

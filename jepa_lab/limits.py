@@ -103,6 +103,24 @@ def recolour_agent(image: np.ndarray, position, radius: float, colour=(230.0, 15
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
+class RecolouredGoal:
+    """A policy whose goal image shows the agent in another colour (``recolour_agent``): a detail of the goal
+    that no action can reach. ``env`` gives the goal position and the agent's radius."""
+
+    def __init__(self, policy, env):
+        self.policy, self.env = policy, env
+
+    def reset(self) -> None:
+        if callable(getattr(self.policy, "reset", None)):
+            self.policy.reset()
+
+    def set_goal(self, goal_image) -> None:
+        self.policy.set_goal(recolour_agent(goal_image, self.env.goal, self.env.cfg.agent_radius))
+
+    def __call__(self, obs, info) -> np.ndarray:
+        return self.policy(obs, info)
+
+
 @torch.no_grad()
 def latent_change(model, reference: np.ndarray, others: dict[str, np.ndarray]) -> dict[str, float]:
     """Mean L1 between the latents of ``reference`` and of each other image (uint8 [P, P, 3])."""

@@ -80,3 +80,24 @@ def test_latent_change_is_zero_for_the_same_image(model):
     g = env.goal_image()
     out = latent_change(model, g, {"same": g, "shifted": shift_view(2)(g)})
     assert out["same"] == 0.0 and out["shifted"] > 0
+
+
+def test_recoloured_goal_wrapper_hands_the_policy_a_recoloured_goal():
+    from jepa_lab.limits import RecolouredGoal
+
+    seen = {}
+
+    class Recorder:
+        def set_goal(self, g):
+            seen["goal"] = g
+
+        def __call__(self, obs, info):
+            return np.ones(2)
+
+    env = TwoRooms()
+    env.reset(seed=5)
+    wrapped = RecolouredGoal(Recorder(), env)
+    wrapped.reset()
+    wrapped.set_goal(env.goal_image())
+    assert np.array_equal(seen["goal"], recolour_agent(env.goal_image(), env.goal, env.cfg.agent_radius))
+    assert np.array_equal(wrapped(None, {}), np.ones(2))
