@@ -11,20 +11,24 @@ Shapes: E episodes, T steps, W window (frames per training sample), N tokens, D 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-import numpy as np
 import torch
+from torch import nn
 from tqdm.auto import tqdm
 
 from .ac_predictor import ACPredictor, ACPredictorConfig, ac_loss
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import DictRoundTrip, config_from_dict
+from .parallel import (ParallelConfig, accumulate, barrier, check_batch, init_world, load_optimizer, prepare,
+                       shard, state_dicts)
 from .pixel_model import PixelModelConfig, PixelWorldModel, pixel_loss
 from .train import cosine
 from .trajectories import Trajectories, downsample
 from .world_model import LatentWorldModel
+
+RUN_KIND = "jepa_lab.ac_run"  # a resumable phase-2 training checkpoint (save_world_model writes the result)
 
 
 @dataclass(frozen=True)
@@ -84,30 +88,91 @@ def encode_episodes(model: LatentWorldModel, traj: Trajectories, batch: int = 25
     return torch.cat(z).reshape(*traj.frames.shape[:2], *z[0].shape[1:])
 
 
-def _optimise(params, cfg: ACTrainConfig, loss_fn, desc: str, progress: bool) -> dict:
-    """AdamW with warm-up + cosine decay over cfg.steps; loss_fn(gen) -> (teacher, rollout) losses."""
-    opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+@dataclass(frozen=True)
+class RunOptions:
+    """Where and how a phase-2 run trains: ``run_dir`` holds ``last.pt`` (written every ``ckpt_every`` steps;
+    running again resumes from it unless ``resume`` is False); ``parallel`` is the scale-out (parallel.py)."""
+
+    run_dir: str | None = None
+    ckpt_every: int = 500
+    resume: bool = True
+    parallel: ParallelConfig = ParallelConfig()
+
+
+def _optimise(model: nn.Module, loss_fn, gather, episodes: tuple[int, int], cfg: ACTrainConfig, desc: str,
+              progress: bool, run: RunOptions, identity: dict | None = None) -> dict:
+    """AdamW with warm-up + cosine decay over cfg.steps. Each step draws a global batch of windows (ep, start),
+    keeps this process's share, ``gather(ep, start)`` -> the batch tensors, ``loss_fn(model, *batch)`` ->
+    (teacher, rollout) losses; ``episodes`` = (E, T) of the data. Checkpoints to ``run.run_dir/last.pt`` and
+    resumes from it when its config and ``identity`` (e.g. which frozen encoder) match."""
+    world = init_world()
+    check_batch(cfg.batch_size, world, run.parallel)
+    if world.distributed and run.parallel.strategy != "ddp":
+        raise ValueError(f"the phase-2 trainer runs with strategy 'ddp' only, got {run.parallel.strategy!r} (its "
+                         "predictor is small; FSDP is meant for the full-size encoders of `jepa-lab train`)")
+    path = Path(run.run_dir) / "last.pt" if run.run_dir else None
+    ckpt = load_checkpoint(path, RUN_KIND) if path and run.resume and path.exists() else None
+    if ckpt is not None:
+        _check_resumable(ckpt, cfg, desc, identity or {}, path)
+        model.load_state_dict(ckpt["model"])
+    module = prepare(model, world, run.parallel, loss_fn)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
-    log, start = {"teacher": [], "rollout": []}, time.perf_counter()
-    bar = tqdm(range(cfg.steps), desc=desc, disable=not progress)
+    log, step0 = {"teacher": [], "rollout": []}, 0
+    if ckpt is not None:
+        load_optimizer(model, opt, ckpt["optimizer"])
+        gen.set_state(ckpt["generator"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        log, step0 = {k: list(ckpt["log"][k]) for k in log}, ckpt["step"]
+    start = time.perf_counter()
+    bar = tqdm(range(step0, cfg.steps), initial=step0, total=cfg.steps, desc=desc,
+               disable=not (progress and world.is_main))
     for step in bar:
         for group in opt.param_groups:
             group["lr"] = cfg.lr * min(1.0, (step + 1) / max(1, cfg.warmup_steps)) * cosine(step, cfg.steps, 1.0, 0.05)
-        teacher, rollout = loss_fn(gen)
+        ep, first = windows(*episodes, cfg.window, cfg.batch_size, gen)  # the global batch
+        ep, first = shard((ep, first), world.rank, world.size)  # this process's share
         opt.zero_grad(set_to_none=True)
-        (teacher + rollout).backward()
+        teacher, rollout = accumulate(module, gather(ep, first), world, run.parallel).tolist()
         opt.step()
-        log["teacher"].append(teacher.item())
-        log["rollout"].append(rollout.item())
+        log["teacher"].append(teacher)
+        log["rollout"].append(rollout)
         if step % 50 == 0:
-            bar.set_postfix(teacher=f"{teacher.item():.3f}", rollout=f"{rollout.item():.3f}")
+            bar.set_postfix(teacher=f"{teacher:.3f}", rollout=f"{rollout:.3f}")
+        if path and ((step + 1) % run.ckpt_every == 0 or step + 1 == cfg.steps):
+            _save_run(path, model, opt, gen, step + 1, log, cfg, (desc, identity or {}), world)
     log["train_seconds"] = time.perf_counter() - start
+    log["steps_run"] = cfg.steps - step0
+    model.to("cpu")  # back beside the frozen encoder and the saved files
     return log
 
 
-def train_ac(encoder, traj: Trajectories, cfg: ACTrainConfig = ACTrainConfig(), progress: bool = True):
+def _save_run(path: Path, model, opt, gen, step: int, log: dict, cfg: ACTrainConfig, what: tuple, world) -> None:
+    model_sd, opt_sd = state_dicts(model, opt)  # collective under FSDP
+    if world.is_main:
+        save_checkpoint(path, {"kind": RUN_KIND, "model_kind": what[0], "identity": what[1],
+                               "ac_config": cfg.to_dict(), "model": model_sd,
+                               "optimizer": opt_sd, "step": step, "generator": gen.get_state(),
+                               "torch_rng": torch.get_rng_state(), "log": log})
+    barrier(world)
+
+
+def _check_resumable(ckpt: dict, cfg: ACTrainConfig, desc: str, identity: dict, path: Path) -> None:
+    saved = ACTrainConfig.from_dict(ckpt["ac_config"])
+    if ckpt["model_kind"] != desc or replace(saved, steps=cfg.steps) != cfg:
+        raise ValueError(f"{path} is a {ckpt['model_kind']!r} run with other settings than this {desc!r} run; "
+                         "use another run folder or start over (resume=False / --no-resume)")
+    if ckpt["identity"] != identity:
+        raise ValueError(f"{path} was trained on other inputs ({ckpt['identity']}) than this run ({identity}); "
+                         "use another run folder or start over (resume=False / --no-resume)")
+    if ckpt["step"] > cfg.steps:
+        raise ValueError(f"{path} is already at step {ckpt['step']}, beyond steps={cfg.steps}")
+
+
+def train_ac(encoder, traj: Trajectories, cfg: ACTrainConfig = ACTrainConfig(), progress: bool = True,
+             run: RunOptions = RunOptions()):
     """Phase 2: a fresh AC predictor on top of a frozen encoder (a VideoViT). Returns (LatentWorldModel, log);
-    log has per-step losses, ``encode_seconds`` and ``train_seconds``."""
+    log has per-step losses, ``encode_seconds`` and ``train_seconds`` (of this call, when resumed)."""
     torch.manual_seed(cfg.seed)
     t0 = time.perf_counter()
     n = encoder.cfg.grid[1] * encoder.cfg.grid[2]
@@ -117,18 +182,22 @@ def train_ac(encoder, traj: Trajectories, cfg: ACTrainConfig = ACTrainConfig(), 
     states, actions = torch.from_numpy(traj.states), torch.from_numpy(traj.actions)
     w = cfg.window
 
-    def loss_fn(gen):
-        ep, start = windows(len(traj), traj.actions.shape[1], w, cfg.batch_size, gen)
-        return ac_loss(model.predictor, _gather(z, ep, start, w), _gather(actions, ep, start, w - 1),
-                       _gather(states, ep, start, w - 1), cfg.rollout_steps, cfg.integrate_states)
+    def gather(ep, start):
+        return _gather(z, ep, start, w), _gather(actions, ep, start, w - 1), _gather(states, ep, start, w - 1)
+
+    def loss_fn(predictor, z_win, a_win, s_win):
+        return ac_loss(predictor, z_win, a_win, s_win, cfg.rollout_steps, cfg.integrate_states)
 
     model.train()
-    log = _optimise(model.predictor.parameters(), cfg, loss_fn, "AC predictor", progress)
+    identity = {"encoder_checksum": float(f"{sum(p.double().sum().item() for p in encoder.parameters()):.6g}")}
+    log = _optimise(model.predictor, loss_fn, gather, traj.actions.shape[:2], cfg, "AC predictor", progress, run,
+                    identity)
     log["encode_seconds"] = encode_seconds
     return model.eval(), log
 
 
-def train_pixel(traj: Trajectories, cfg: ACTrainConfig = ACTrainConfig(), progress: bool = True):
+def train_pixel(traj: Trajectories, cfg: ACTrainConfig = ACTrainConfig(), progress: bool = True,
+                run: RunOptions = RunOptions()):
     """The pixel-space baseline on the same episodes (frames at cfg.pixel.img_size). Returns (model, log)."""
     torch.manual_seed(cfg.seed)
     model = PixelWorldModel(cfg.pixel)
@@ -137,13 +206,14 @@ def train_pixel(traj: Trajectories, cfg: ACTrainConfig = ACTrainConfig(), progre
     states, actions = torch.from_numpy(traj.states), torch.from_numpy(traj.actions)
     w = cfg.window
 
-    def loss_fn(gen):
-        ep, start = windows(len(traj), traj.actions.shape[1], w, cfg.batch_size, gen)
-        return pixel_loss(model, _gather(frames, ep, start, w), _gather(actions, ep, start, w - 1),
-                          _gather(states, ep, start, w - 1), cfg.rollout_steps)
+    def gather(ep, start):
+        return _gather(frames, ep, start, w), _gather(actions, ep, start, w - 1), _gather(states, ep, start, w - 1)
+
+    def loss_fn(m, f_win, a_win, s_win):
+        return pixel_loss(m, f_win, a_win, s_win, cfg.rollout_steps)
 
     model.train()
-    log = _optimise(model.parameters(), cfg, loss_fn, "pixel model", progress)
+    log = _optimise(model, loss_fn, gather, traj.actions.shape[:2], cfg, "pixel model", progress, run)
     return model.eval(), log
 
 

@@ -2,6 +2,8 @@
 
     jepa-lab train ijepa --preset tiny [--steps N] [--batch-size B] [--out DIR] [--no-resume]
                          [--ckpt-every K] [--export PATH]
+                         [--strategy ddp|fsdp] [--grad-accum K] [--precision fp32|bf16] [--activation-checkpointing]
+    torchrun --nproc_per_node 2 -m jepa_lab train ijepa ...   (data-parallel over 2 processes; parallel.py)
     jepa-lab info [--preset NAME]
     jepa-lab released PATH [--entry auto|target_encoder|encoder] [--encoder-only]   (Meta's released weights)
     jepa-lab train-ac --env two_rooms --out PATH      (phase 2 of V-JEPA 2-AC; cli_planning.py)
@@ -62,6 +64,27 @@ def _preset_names() -> list[str]:
     return list(dict.fromkeys(name for model in MODELS for name in _presets(model)))
 
 
+def add_parallel_args(p: argparse.ArgumentParser) -> None:
+    """Options of data-parallel training (they matter under torchrun, or on a GPU)."""
+    from .parallel import PRECISIONS, STRATEGIES
+
+    g = p.add_argument_group("scale-out (see parallel.py; launch with torchrun for several processes)")
+    g.add_argument("--strategy", choices=STRATEGIES, default="ddp",
+                   help="with several processes: replicate the model (ddp) or shard it (fsdp); default %(default)s")
+    g.add_argument("--grad-accum", type=_int_at_least(1), default=1, metavar="K",
+                   help="split each process's share of the batch into K micro-batches (default %(default)s)")
+    g.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                   help="bf16 autocasts the forward pass (for GPUs); default %(default)s")
+    g.add_argument("--activation-checkpointing", action="store_true",
+                   help="recompute each transformer block in backward: less memory, more compute")
+
+
+def parallel_config(args: argparse.Namespace):
+    from .parallel import ParallelConfig
+
+    return ParallelConfig(args.strategy, args.grad_accum, args.precision, args.activation_checkpointing)
+
+
 def build_parser() -> argparse.ArgumentParser:
     presets = _preset_names()
     parser = argparse.ArgumentParser(
@@ -105,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     rel.add_argument("--entry", choices=("auto", "target_encoder", "encoder"), default="auto",
                      help="encoder entry to load (default: target_encoder when present, as the evaluations do)")
     rel.add_argument("--encoder-only", action="store_true", help="skip the predictor")
-    cli_planning.add_parsers(sub, _int_at_least)
+    add_parallel_args(train)
+    cli_planning.add_parsers(sub, _int_at_least, add_parallel_args)
     return parser
 
 
@@ -132,12 +156,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as err:
         # Problems with the user's input or files (e.g. resuming a run of another config): no traceback.
         parser.exit(2, f"{PROG}: error: {err}\n")
+    finally:
+        from .parallel import close_world
+
+        close_world()  # no-op unless torchrun started a process group
 
 
 # --------------------------------------------------------------------------------------------- train
 
 
 def _train(args: argparse.Namespace, argv: list[str]) -> int:
+    from .parallel import init_world
     from .train import export_weights, train
 
     cfg = _presets(args.model)[args.preset]
@@ -150,26 +179,33 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
     out = Path(args.out if args.out else f"runs/{args.model}-{args.preset}")
     ckpt, log = out / "last.pt", out / "log.csv"
     command = shlex.join([PROG, *argv])
+    world = init_world()
+    say = print if world.is_main else (lambda *a, **k: None)  # under torchrun only rank 0 talks
 
-    if args.model == "ijepa":
+    if args.model == "ijepa" and world.is_main:
         _warn_if_big(cfg, args.preset)
-    if args.no_resume and log.exists():
+    if args.no_resume and log.exists() and world.is_main:
         log.unlink()  # starting over: the old log belongs to the checkpoint that is about to be replaced
     existed = ckpt.exists()
     resuming = existed and not args.no_resume
-    print(f"{args.model}, preset {args.preset!r}: {cfg.optim.steps} steps, batch {cfg.optim.batch_size}, "
-          f"training data: {cfg.data}")
-    print(f"log:        {log}")
+    say(f"{args.model}, preset {args.preset!r}: {cfg.optim.steps} steps, batch {cfg.optim.batch_size}, "
+        f"training data: {cfg.data}")
+    if world.distributed:
+        say(f"{world.size} processes ({args.strategy}, {world.device}), {cfg.optim.batch_size // world.size} "
+            f"samples each per step in {args.grad_accum} micro-batch(es)")
+    say(f"log:        {log}")
     note = " (resuming from it)" if resuming else " (starting over: --no-resume)" if existed else ""
-    print(f"checkpoint: {ckpt}{note}, saved every {args.ckpt_every} steps")
+    say(f"checkpoint: {ckpt}{note}, saved every {args.ckpt_every} steps")
     sys.stdout.flush()
 
     try:
         result = train(cfg, out, resume=not args.no_resume, ckpt_every=args.ckpt_every,
-                             progress=sys.stderr.isatty())
+                       progress=sys.stderr.isatty(), parallel=parallel_config(args))
     except KeyboardInterrupt:
         print(f"\ninterrupted; {ckpt} holds the last saved step - run the same command to resume", file=sys.stderr)
         return 130
+    if not world.is_main:
+        return 0
 
     total = len(result.losses)
     start = total - result.steps_run

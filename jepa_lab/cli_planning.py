@@ -1,13 +1,15 @@
 """The planning commands of ``jepa-lab`` (see cli.py for the rest):
 
-    jepa-lab train-ac --env two_rooms [--encoder PATH] [--episodes E] [--steps N] [--rollout-steps K] [--pixel]
-                      --out PATH
+    jepa-lab train-ac --env two_rooms [--encoder PATH] [--episodes E] [--steps N] [--batch-size B]
+                      [--rollout-steps K] [--pixel] [--run-dir DIR] [--no-resume] [--ckpt-every K] --out PATH
+    torchrun --nproc_per_node 2 -m jepa_lab train-ac ...   (data-parallel, DDP)
     jepa-lab plan --env two_rooms [--episodes N] [--methods cem,random,...] [--horizon H] [--samples S]
                   [--iterations I] [--json PATH]
 
 ``train-ac`` is phase 2 of V-JEPA 2-AC: random-action trajectories of the env, a frozen V-JEPA encoder
 (default: the shipped ``vjepa_envs``), a fresh action-conditioned predictor (or, with ``--pixel``, the pixel
-baseline); it writes a world-model file. ``plan`` runs fixed-seed episodes per method with a progress bar and
+baseline); it writes a world-model file. Training checkpoints go to ``--run-dir`` (default
+``runs/ac-ENV`` or ``runs/ac-ENV-pixel``); the same command run again resumes from there. ``plan`` runs fixed-seed episodes per method with a progress bar and
 prints the success table.
 """
 
@@ -19,7 +21,7 @@ import shlex
 from dataclasses import replace
 
 
-def add_parsers(sub, int_at_least) -> None:
+def add_parsers(sub, int_at_least, parallel_args) -> None:
     from .planning_eval import METHODS
     from .trajectories import ENV_NAMES
 
@@ -32,7 +34,13 @@ def add_parsers(sub, int_at_least) -> None:
     ac.add_argument("--steps", type=int_at_least(1), metavar="N", help="optimiser steps")
     ac.add_argument("--rollout-steps", type=int_at_least(0), metavar="K", help="steps of the rollout loss (default: 4)")
     ac.add_argument("--pixel", action="store_true", help="train the pixel-space baseline instead")
+    ac.add_argument("--batch-size", type=int_at_least(1), metavar="B", help="windows per step (default: 64)")
     ac.add_argument("--out", required=True, metavar="PATH", help="world-model file to write")
+    ac.add_argument("--run-dir", metavar="DIR", help="training checkpoints (default: runs/ac-ENV[-pixel])")
+    ac.add_argument("--no-resume", action="store_true", help="start over even if DIR/last.pt exists")
+    ac.add_argument("--ckpt-every", type=int_at_least(1), default=500, metavar="K",
+                    help="save DIR/last.pt every K steps (default: %(default)s)")
+    parallel_args(ac)
 
     plan = sub.add_parser("plan", help="run planning episodes and print the success table",
                           description="Run fixed-seed episodes with each method and print success rates.")
@@ -56,26 +64,33 @@ def run(args: argparse.Namespace, argv: list[str], prog: str) -> int:
 
 
 def _train_ac(args, command: str) -> int:
-    from .ac_train import ACTrainConfig, save_world_model, train_ac, train_pixel
+    from .ac_train import ACTrainConfig, RunOptions, save_world_model, train_ac, train_pixel
+    from .parallel import ParallelConfig, init_world
     from .trajectories import collect
 
     cfg = ACTrainConfig.preset(args.env)
-    if args.episodes:
-        cfg = replace(cfg, episodes=args.episodes)
-    if args.steps:
-        cfg = replace(cfg, steps=args.steps)
-    if args.rollout_steps is not None:
-        cfg = replace(cfg, rollout_steps=args.rollout_steps)
-    traj = collect(cfg.env, cfg.episodes, cfg.episode_steps, seed=cfg.data_seed)
+    for flag, field in (("episodes", "episodes"), ("steps", "steps"), ("batch_size", "batch_size"),
+                        ("rollout_steps", "rollout_steps")):
+        if getattr(args, flag) is not None:
+            cfg = replace(cfg, **{field: getattr(args, flag)})
+    parallel = ParallelConfig(args.strategy, args.grad_accum, args.precision, args.activation_checkpointing)
+    run_dir = args.run_dir or f"runs/ac-{args.env}{'-pixel' if args.pixel else ''}"
+    run = RunOptions(run_dir, args.ckpt_every, not args.no_resume, parallel)
+    world = init_world()
+    talk = world.is_main  # under torchrun only rank 0 shows progress
+    traj = collect(cfg.env, cfg.episodes, cfg.episode_steps, seed=cfg.data_seed, progress=talk)
     if args.pixel:
-        model, log = train_pixel(traj, cfg)
+        model, log = train_pixel(traj, cfg, progress=talk, run=run)
     else:
-        model, log = train_ac(_encoder(args.encoder), traj, cfg)
+        model, log = train_ac(_encoder(args.encoder), traj, cfg, progress=talk, run=run)
+    if not world.is_main:
+        return 0
     metrics = {"train_seconds": log["train_seconds"], "final_teacher_l1": log["teacher"][-1],
-               "final_rollout_l1": log["rollout"][-1], "episodes": cfg.episodes}
+               "final_rollout_l1": log["rollout"][-1], "episodes": cfg.episodes, "steps_run": log["steps_run"]}
     path = save_world_model(args.out, model, cfg, metrics=metrics, command=command)
-    print(f"trained {cfg.steps} steps in {log['train_seconds']:.1f} s; teacher L1 {log['teacher'][0]:.4f} -> "
-          f"{log['teacher'][-1]:.4f}, rollout L1 {log['rollout'][0]:.4f} -> {log['rollout'][-1]:.4f}; wrote {path}")
+    print(f"trained {log['steps_run']} of {cfg.steps} steps in {log['train_seconds']:.1f} s (checkpoints in "
+          f"{run_dir}); teacher L1 {log['teacher'][0]:.4f} -> {log['teacher'][-1]:.4f}, rollout L1 "
+          f"{log['rollout'][0]:.4f} -> {log['rollout'][-1]:.4f}; wrote {path}")
     return 0
 
 

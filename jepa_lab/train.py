@@ -4,7 +4,9 @@ One loop serves every method; a ``Recipe`` says what differs (model class, train
 drawn). ``train(cfg, out_dir)`` is what ``jepa-lab train ijepa|vjepa --preset tiny`` runs. It writes
 ``out_dir/log.csv`` (one line per step) and ``out_dir/last.pt`` (model, EMA target, optimiser, step, RNG
 state and config) every ``ckpt_every`` steps and at the end; running it again on the same ``out_dir``
-resumes from ``last.pt``.
+resumes from ``last.pt``. Under ``torchrun`` the same loop runs data-parallel (parallel.py): each process
+computes its share of every global batch, rank 0 writes the log and the checkpoints, and the checkpoint files
+are the same whatever the number of processes or the strategy (DDP or FSDP).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .ema import momentum_at
 from .ijepa import IJEPA, IJEPAConfig
 from .masks import sample_multiblock
+from .parallel import (ParallelConfig, World, accumulate, barrier, check_batch, init_world, load_optimizer,
+                       prepare, shard, state_dicts)
 from .physics import make_balls
 from .shapes import make_shapes
 from .vjepa import VJEPA, VJEPAConfig
@@ -127,60 +131,97 @@ class TrainResult:
 class _State:
     """Everything that changes during training and must survive a resume."""
 
-    def __init__(self, cfg):
-        self.recipe = recipe_for(cfg)
+    def __init__(self, cfg, world: World, par: ParallelConfig):
+        self.recipe, self.world, self.par = recipe_for(cfg), world, par
         torch.manual_seed(cfg.seed)
         self.model = self.recipe.model(cfg)
-        self.opt = make_optimizer(self.model, cfg.optim)
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.step = 0
         self.losses: list[float] = []
 
-    def payload(self, cfg) -> dict:
-        return {"kind": self.recipe.kind, "config": cfg.to_dict(), "model": self.model.state_dict(),
-                "optimizer": self.opt.state_dict(), "step": self.step, "losses": list(self.losses),
-                "generator": self.gen.get_state(), "torch_rng": torch.get_rng_state()}
+    def start(self, cfg, ckpt: dict | None = None, path: Path | None = None) -> None:
+        """Load the checkpoint's weights (if any), wrap the model for this world, build the optimiser."""
+        if ckpt is not None:
+            saved = self.recipe.config.from_dict(ckpt["config"])
+            if replace(saved, optim=cfg.optim) != cfg:
+                raise ValueError(f"{path} was written by a run with a different model/data config; "
+                                 "train into a new --out folder or pass --no-resume to start over")
+            self.model.load_state_dict(ckpt["model"])
+        self.module = prepare(self.model, self.world, self.par)
+        self.opt = make_optimizer(self.model, cfg.optim)
+        if ckpt is not None:
+            load_optimizer(self.model, self.opt, ckpt["optimizer"])
+            self.step, self.losses = ckpt["step"], list(ckpt["losses"])
+            self.gen.set_state(ckpt["generator"])
+            torch.set_rng_state(ckpt["torch_rng"])
 
-    def restore(self, ckpt: dict, cfg, path: Path) -> None:
-        saved = self.recipe.config.from_dict(ckpt["config"])
-        if replace(saved, optim=cfg.optim) != cfg:
-            raise ValueError(f"{path} was written by a run with a different model/data config; "
-                             "train into a new --out folder or pass --no-resume to start over")
-        self.model.load_state_dict(ckpt["model"])
-        self.opt.load_state_dict(ckpt["optimizer"])
-        self.step, self.losses = ckpt["step"], list(ckpt["losses"])
-        self.gen.set_state(ckpt["generator"])
-        torch.set_rng_state(ckpt["torch_rng"])
+    def payload(self, cfg) -> dict:
+        """The checkpoint (collective under FSDP: every rank calls it, rank 0 writes it)."""
+        model_sd, opt_sd = state_dicts(self.model, self.opt)
+        return {"kind": self.recipe.kind, "config": cfg.to_dict(), "model": model_sd, "optimizer": opt_sd,
+                "step": self.step, "losses": list(self.losses), "generator": self.gen.get_state(),
+                "torch_rng": torch.get_rng_state()}
+
+    def save(self, cfg, path: Path) -> None:
+        payload = self.payload(cfg)
+        if self.world.is_main:
+            save_checkpoint(path, payload)
+        barrier(self.world)  # nobody runs ahead of (or reads) a checkpoint that is being written
 
 
 def train(cfg, out_dir: str | Path, resume: bool = True, ckpt_every: int = 500, progress: bool = True,
-          data: torch.Tensor | None = None) -> TrainResult:
+          data: torch.Tensor | None = None, parallel: ParallelConfig = ParallelConfig()) -> TrainResult:
     """Train (or resume training) the method of ``cfg`` (an IJEPAConfig or VJEPAConfig); returns the model,
-    per-step losses and timing. ``data`` replaces the config's training set (e.g. a few images in tests)."""
+    per-step losses and timing. ``data`` replaces the config's training set (e.g. a few images in tests).
+
+    Under ``torchrun`` every process runs this; they share each global batch of ``cfg.optim.batch_size``
+    (parallel.py) and rank 0 alone writes the log and checkpoints. ``parallel`` picks DDP or FSDP, gradient
+    accumulation, bf16 autocast and activation checkpointing.
+    """
     out_dir = Path(out_dir)
     ckpt_path = out_dir / "last.pt"
-    state = _State(cfg)
-    if resume and ckpt_path.exists():
-        state.restore(load_checkpoint(ckpt_path, state.recipe.kind), cfg, ckpt_path)
+    world = init_world()
+    check_batch(cfg.optim.batch_size, world, parallel)
+    state = _State(cfg, world, parallel)
+    ckpt = load_checkpoint(ckpt_path, state.recipe.kind) if resume and ckpt_path.exists() else None
+    state.start(cfg, ckpt, ckpt_path)
     images = state.recipe.data(cfg) if data is None else data
-    out_dir.mkdir(parents=True, exist_ok=True)
     start_step, t0 = state.step, time.perf_counter()
-    kept = _log_rows_before(out_dir / "log.csv", start_step)  # rows the checkpoint covers; later ones are redone
-    with open(out_dir / "log.csv", "w", newline="") as log_file:
-        log = csv.writer(log_file)
-        log.writerows([LOG_HEADER, *kept])
-        bar = tqdm(range(start_step, cfg.optim.steps), initial=start_step, total=cfg.optim.steps,
-                   desc=state.recipe.name, disable=not progress)
+    log = _LossLog(out_dir / "log.csv", start_step) if world.is_main else None
+    bar = tqdm(range(start_step, cfg.optim.steps), initial=start_step, total=cfg.optim.steps,
+               desc=state.recipe.name, disable=not (progress and world.is_main))
+    try:
         for step in bar:
             loss, lr, mom = train_step(state, images, step, cfg)
-            log.writerow([step, f"{loss:.6f}", f"{lr:.3g}", f"{mom:.6f}", f"{time.perf_counter() - t0:.2f}"])
+            if log:
+                log.write([step, f"{loss:.6f}", f"{lr:.3g}", f"{mom:.6f}", f"{time.perf_counter() - t0:.2f}"])
             bar.set_postfix(loss=f"{loss:.4f}")
             if state.step % ckpt_every == 0 or state.step == cfg.optim.steps:
-                save_checkpoint(ckpt_path, state.payload(cfg))
+                state.save(cfg, ckpt_path)
+    finally:
+        if log:
+            log.close()
     if state.step == start_step:  # nothing to do: still leave a checkpoint behind
-        save_checkpoint(ckpt_path, state.payload(cfg))
+        state.save(cfg, ckpt_path)
     seconds = time.perf_counter() - t0
     return TrainResult(state.model, state.losses, seconds, state.step - start_step, ckpt_path)
+
+
+class _LossLog:
+    """out_dir/log.csv: rows the checkpoint covers are kept, later ones (to be redone) dropped."""
+
+    def __init__(self, path: Path, start_step: int):
+        kept = _log_rows_before(path, start_step)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = open(path, "w", newline="")
+        self.writer = csv.writer(self.file)
+        self.writer.writerows([LOG_HEADER, *kept])
+
+    def write(self, row: list) -> None:
+        self.writer.writerow(row)
+
+    def close(self) -> None:
+        self.file.close()
 
 
 def _log_rows_before(path: Path, step: int) -> list[list[str]]:
@@ -198,7 +239,7 @@ def train_ijepa(cfg: IJEPAConfig, out_dir: str | Path, resume: bool = True, ckpt
 
 
 def train_step(state: _State, images: torch.Tensor, step: int, cfg) -> tuple[float, float, float]:
-    """One optimiser step + EMA update; returns (loss, lr, ema momentum)."""
+    """One optimiser step + EMA update on one global batch; returns (loss, lr, ema momentum)."""
     o = cfg.optim
     lr, wd = lr_at(step, o), cosine(step, o.steps, *o.weight_decay)
     mom = momentum_at(step, o.steps, *o.ema)
@@ -206,14 +247,14 @@ def train_step(state: _State, images: torch.Tensor, step: int, cfg) -> tuple[flo
         group["lr"] = lr
         if i == 0:
             group["weight_decay"] = wd
-    idx = torch.randint(len(images), (o.batch_size,), generator=state.gen)
+    idx = torch.randint(len(images), (o.batch_size,), generator=state.gen)  # the global batch, on every rank
     masks = state.recipe.masks(cfg, o.batch_size, state.gen)
+    idx, masks = shard((idx, masks), state.world.rank, state.world.size)  # this rank's share
     batch = images[idx]
     if batch.dtype == torch.uint8:  # stored compactly; the models take floats in [0, 1]
         batch = batch.float().div(255.0)
-    loss = state.model.loss(batch, masks)
     state.opt.zero_grad(set_to_none=True)
-    loss.backward()
+    loss = accumulate(state.module, (batch, masks), state.world, state.par)[0]
     if o.grad_clip:
         torch.nn.utils.clip_grad_norm_([p for g in state.opt.param_groups for p in g["params"]], o.grad_clip)
     state.opt.step()

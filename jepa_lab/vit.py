@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from .masks import gather_tokens
 from .pos_embed import sincos_2d
@@ -130,8 +131,16 @@ class Block(nn.Module):
         self.attn = Attention(dim, num_heads, qkv_bias)
         self.norm2 = nn.LayerNorm(dim, eps=eps)
         self.mlp = MLP(dim, mlp_hidden)
+        # Activation checkpointing: keep only the block's input during training and recompute the rest in
+        # backward (less memory, ~1/3 more compute). Off by default; the trainers switch it on on request.
+        self.checkpointing = False
 
     def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None, rope: Rotary | None = None) -> torch.Tensor:
+        if self.checkpointing and self.training and torch.is_grad_enabled():
+            return checkpoint(self._forward, x, attn_mask, rope, use_reentrant=False)
+        return self._forward(x, attn_mask, rope)
+
+    def _forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None, rope: Rotary | None) -> torch.Tensor:
         x = x + self.attn(self.norm1(x), attn_mask, rope)
         return x + self.mlp(self.norm2(x))
 

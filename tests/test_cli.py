@@ -138,7 +138,9 @@ def test_info_counts_the_vjepa_encoder_exactly(capsys):
 
 def test_train_ac_then_plan_with_the_trained_model(tmp_path, capsys):
     out = tmp_path / "ac.pt"
-    assert main(["train-ac", "--env", "two_rooms", "--episodes", "12", "--steps", "3", "--out", str(out)]) == 0
+    assert main(["train-ac", "--env", "two_rooms", "--episodes", "12", "--steps", "3", "--out", str(out),
+                 "--run-dir", str(tmp_path / "run")]) == 0
+    assert (tmp_path / "run" / "last.pt").is_file()
     assert "wrote" in capsys.readouterr().out
     ckpt = load_checkpoint(out, "jepa_lab.ac")
     assert ckpt["model"] == "latent" and ckpt["metrics"]["episodes"] == 12
