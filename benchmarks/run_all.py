@@ -2,11 +2,13 @@
 
     python benchmarks/run_all.py                      # writes benchmarks/results/quick.json and quick.md
     python benchmarks/run_all.py --out DIR --only physics,limits
+    python benchmarks/run_all.py --readme README.md   # also put the table into the README's results section
 
 Each benchmark runs in its own process (its own torch threads and memory) with ``--quick --json``; the combined
 JSON holds every benchmark's full output under its name, plus the date, the machine and the seconds each took.
 The markdown table picks the headline numbers (the keys each benchmark documents as stable). A benchmark that
-fails is reported as failed in both files, and the script exits 1 at the end.
+fails is reported as failed in both files, and the script exits 1 at the end. With ``--readme`` the table
+replaces what stands between the README's ``<!-- run_all -->`` and ``<!-- /run_all -->`` markers.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pathlib import Path
 from common import write_json
 
 HERE = Path(__file__).resolve().parent
+MARKERS = ("<!-- run_all -->", "<!-- /run_all -->")
 # name -> (script arguments, [(key, label, format)] of the headline rows)
 BENCHMARKS = {
     "ijepa": (["ijepa.py", "--quick"], [
@@ -74,10 +77,19 @@ def run(name: str, out: Path) -> dict:
 
 
 def machine() -> str:
+    """CPU model, cores, memory, OS, Python and torch versions, and the GPU if torch sees one."""
     import torch
 
-    return (f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, {platform.system()}, "
-            f"Python {platform.python_version()}, torch {torch.__version__}")
+    cpu, mem = platform.processor() or platform.machine(), ""
+    info = Path("/proc/cpuinfo")
+    if info.is_file():
+        names = [ln.split(":", 1)[1].strip() for ln in info.read_text().splitlines() if ln.startswith("model name")]
+        cpu = names[0] if names else cpu
+    if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
+        mem = f", {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 1024**3:.0f} GB RAM"
+    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"
+    return (f"{cpu}, {os.cpu_count()} CPUs{mem}{gpu}, {platform.system()}, Python {platform.python_version()}, "
+            f"torch {torch.__version__}")
 
 
 def markdown(summary: dict) -> str:
@@ -94,10 +106,23 @@ def markdown(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def put_in_readme(readme: Path, table: str) -> None:
+    """Replace the text between the README's markers by ``table`` (atomically)."""
+    text = readme.read_text()
+    start, end = (text.find(m) for m in MARKERS)
+    if start < 0 or end < start:
+        raise SystemExit(f"{readme}: expected the markers {MARKERS[0]} and {MARKERS[1]} around the results table")
+    new = text[:start + len(MARKERS[0])] + "\n" + table + text[end:]
+    tmp = readme.with_name(f".{readme.name}.tmp")
+    tmp.write_text(new)
+    tmp.replace(readme)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=HERE / "results", help="folder for the JSON and markdown")
     ap.add_argument("--only", help=f"comma-separated subset of {', '.join(BENCHMARKS)}")
+    ap.add_argument("--readme", type=Path, help="also write the table into this README (between its markers)")
     args = ap.parse_args(argv)
     names = args.only.split(",") if args.only else list(BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]
@@ -112,6 +137,9 @@ def main(argv=None) -> int:
     table = markdown(summary)
     (args.out / "quick.md").write_text(table)
     print(table)
+    if args.readme:
+        put_in_readme(args.readme, table)
+        print(f"updated {args.readme}")
     return 0 if all(e["ok"] for e in summary["benchmarks"].values()) else 1
 
 
