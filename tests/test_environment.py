@@ -134,3 +134,14 @@ def test_top_level_layout():
         pytest.skip("git is not usable here")
     tracked = {line.split("/", 1)[0] for line in listed.stdout.splitlines()}
     assert tracked <= TOP_LEVEL, f"unexpected top-level entries: {sorted(tracked - TOP_LEVEL)}"
+
+
+def test_every_image_the_readme_shows_is_in_the_repo_and_small():
+    readme = (ROOT / "README.md").read_text()
+    images = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", readme)
+    local = [p for p in images if not p.startswith(("http://", "https://"))]
+    assert local, "the README shows the widgets' screenshots"
+    for rel in local:
+        path = ROOT / rel
+        assert path.is_file(), f"README shows {rel}, which is missing (regenerate: see 'What the widgets look like')"
+        assert path.stat().st_size < 400_000, f"{rel} is {path.stat().st_size:,} bytes; keep screenshots small"
