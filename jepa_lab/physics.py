@@ -52,6 +52,8 @@ class BallsConfig:
         noise: unpredictable detail a JEPA can learn to ignore); 0 = clean videos.
     texture: amplitude of a static random background texture (uniform in [0, texture] per pixel and channel,
         drawn once per video, the same in every frame); 0 = a plain background.
+    pan: camera pan in whole pixels per frame: the textured background scrolls (wrapping around) in one of the
+        8 compass directions drawn per video, while the balls move as before; 0 = a still camera. Needs texture.
     """
 
     size: int = 32
@@ -69,6 +71,7 @@ class BallsConfig:
     n_speed_bins: int = 2
     noise: float = 0.0
     texture: float = 0.0
+    pan: int = 0
 
     def __post_init__(self) -> None:
         if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 8:
@@ -99,6 +102,9 @@ class BallsConfig:
                 raise ValueError(f"{name}: expected a value in [0, 1], received {getattr(self, name)!r}")
         if not 0.0 <= self.texture <= 1.0:
             raise ValueError(f"texture: expected an amplitude in [0, 1], received {self.texture!r}")
+        if not isinstance(self.pan, int) or self.pan < 0 or (self.pan and not self.texture):
+            raise ValueError(f"pan: expected a whole number of pixels >= 0 (and texture > 0 to see it), received "
+                             f"pan={self.pan!r} with texture={self.texture!r}")
         if not 0.0 <= self.noise <= 1.0:
             raise ValueError(f"noise: expected a standard deviation in [0, 1], received {self.noise!r}")
         for name in ("n_direction_bins", "n_speed_bins"):
@@ -131,6 +137,17 @@ def simulate(pos0: np.ndarray, vel0: np.ndarray, radius: np.ndarray, size: int, 
         p = np.where(below, 2 * lo - p, np.where(above, 2 * hi - p, p))
         v = np.where(below | above, -v, v)
     return pos, vel
+
+
+def _pan(tex: np.ndarray, heading: np.ndarray, pan: int, frames: int) -> np.ndarray:
+    """Scroll each background tex [b, H, W, 3] by ``pan`` px per frame toward compass heading 0..7 (wrapping):
+    -> [b, T, H, W, 3]."""
+    steps = np.array([(0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1), (-1, 0), (-1, 1)])[heading]  # (dy, dx)
+    out = np.empty((len(tex), frames, *tex.shape[1:]), dtype=tex.dtype)
+    for i in range(len(tex)):
+        for t in range(frames):
+            out[i, t] = np.roll(tex[i], tuple(steps[i] * pan * t), axis=(0, 1))
+    return out
 
 
 def make_balls(
@@ -194,8 +211,11 @@ def make_balls(
         b = sl.stop - sl.start
         img = np.broadcast_to(bg, (b, T, size, size, 3)).copy()
         if cfg.texture > 0:  # a static random background per video (the same in every frame)
-            tex = np.random.default_rng([seed, start, 1]).uniform(0.0, cfg.texture, (b, 1, size, size, 3))
-            img = np.clip(img + tex.astype(f32), 0.0, 1.0)
+            rng = np.random.default_rng([seed, start, 1])
+            tex = rng.uniform(0.0, cfg.texture, (b, 1, size, size, 3)).astype(f32)
+            if cfg.pan:
+                tex = _pan(tex[:, 0], rng.integers(0, 8, b), cfg.pan, T)  # [b, T, H, W, 3]
+            img = np.clip(img + tex, 0.0, 1.0)
         for k in range(K):
             live = np.nonzero(present[sl, k])[0]
             if live.size == 0:

@@ -40,6 +40,7 @@ class VideoDataConfig:
     speed_range: tuple[float, float] = (0.75, 2.0)
     noise: float = 0.0
     texture: float = 0.0
+    pan: int = 0
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ class VJEPAConfig(DictRoundTrip):
         return BallsConfig(size=self.video.img_size, frames=self.video.num_frames,
                            num_balls=self.data.num_balls, occluder=self.data.occluder,
                            speed_range=self.data.speed_range, noise=self.data.noise,
-                           texture=self.data.texture)
+                           texture=self.data.texture, pan=self.data.pan)
 
     @staticmethod
     def preset(name: str) -> "VJEPAConfig":

@@ -142,3 +142,18 @@ def test_texture_is_static_and_noise_changes_every_frame():
     assert not torch.equal(noisy[:, 0][far], noisy[:, -1][far])  # noise is fresh in every frame
     with pytest.raises(ValueError, match="texture"):
         BallsConfig(texture=1.5)
+
+
+def test_pan_scrolls_the_texture_one_compass_step_per_frame():
+    cfg = BallsConfig(size=16, frames=3, num_balls=(1, 1), radius_range=(1.0, 1.5), speed_range=(0.5, 1.0),
+                      texture=0.5, pan=2)
+    videos, _ = make_balls(6, cfg, seed=3, progress=False)
+    steps = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if (dy, dx) != (0, 0)]
+    for v in videos:  # [T, H, W, 3]
+        agree = [(torch.roll(v[0], (2 * dy, 2 * dx), dims=(0, 1)) == v[1]).all(-1).float().mean() for dy, dx in steps]
+        assert max(agree) > 0.85  # frame 1 is frame 0 shifted by 2 px in one of the 8 directions (balls aside)
+        assert (v[1] == v[0]).all(-1).float().mean() < 0.5  # ... and not a still camera
+    with pytest.raises(ValueError, match="pan: expected a whole number of pixels >= 0 \\(and texture > 0"):
+        BallsConfig(pan=1)
+    with pytest.raises(ValueError, match="pan"):
+        BallsConfig(texture=0.5, pan=-1)
