@@ -105,7 +105,7 @@ def _optimise(model: nn.Module, loss_fn, gather, episodes: tuple[int, int], cfg:
     keeps this process's share, ``gather(ep, start)`` -> the batch tensors, ``loss_fn(model, *batch)`` ->
     (teacher, rollout) losses; ``episodes`` = (E, T) of the data. Checkpoints to ``run.run_dir/last.pt`` and
     resumes from it when its config and ``identity`` (e.g. which frozen encoder) match."""
-    world = init_world()
+    world = init_world(run.parallel.device)
     check_batch(cfg.batch_size, world, run.parallel)
     if world.distributed and run.parallel.strategy != "ddp":
         raise ValueError(f"the phase-2 trainer runs with strategy 'ddp' only, got {run.parallel.strategy!r} (its "

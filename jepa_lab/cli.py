@@ -77,12 +77,14 @@ def add_parallel_args(p: argparse.ArgumentParser) -> None:
                    help="bf16 autocasts the forward pass (for GPUs); default %(default)s")
     g.add_argument("--activation-checkpointing", action="store_true",
                    help="recompute each transformer block in backward: less memory, more compute")
+    g.add_argument("--device", metavar="DEV", help="cpu, cuda or cuda:N (default: the GPU of each process under "
+                   "torchrun on a GPU machine, else the CPU)")
 
 
 def parallel_config(args: argparse.Namespace):
     from .parallel import ParallelConfig
 
-    return ParallelConfig(args.strategy, args.grad_accum, args.precision, args.activation_checkpointing)
+    return ParallelConfig(args.strategy, args.grad_accum, args.precision, args.activation_checkpointing, args.device)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,7 +181,7 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
     out = Path(args.out if args.out else f"runs/{args.model}-{args.preset}")
     ckpt, log = out / "last.pt", out / "log.csv"
     command = shlex.join([PROG, *argv])
-    world = init_world()
+    world = init_world(args.device)
     say = print if world.is_main else (lambda *a, **k: None)  # under torchrun only rank 0 talks
 
     if args.model == "ijepa" and world.is_main:

@@ -73,10 +73,11 @@ def _train_ac(args, command: str) -> int:
                         ("rollout_steps", "rollout_steps")):
         if getattr(args, flag) is not None:
             cfg = replace(cfg, **{field: getattr(args, flag)})
-    parallel = ParallelConfig(args.strategy, args.grad_accum, args.precision, args.activation_checkpointing)
+    parallel = ParallelConfig(args.strategy, args.grad_accum, args.precision, args.activation_checkpointing,
+                              args.device)
     run_dir = args.run_dir or f"runs/ac-{args.env}{'-pixel' if args.pixel else ''}"
     run = RunOptions(run_dir, args.ckpt_every, not args.no_resume, parallel)
-    world = init_world()
+    world = init_world(args.device)
     talk = world.is_main  # under torchrun only rank 0 shows progress
     traj = collect(cfg.env, cfg.episodes, cfg.episode_steps, seed=cfg.data_seed, progress=talk)
     if args.pixel:

@@ -43,6 +43,7 @@ class ParallelConfig(DictRoundTrip):
     grad_accum: int = 1  # micro-batches per optimiser step and process
     precision: str = "fp32"  # "bf16": autocast the forward pass (GPU; ~8x slower on a laptop CPU)
     activation_checkpointing: bool = False  # recompute each transformer block in backward
+    device: str | None = None  # None: cuda:LOCAL_RANK under torchrun on a GPU machine, else the CPU
 
     def __post_init__(self):
         if self.strategy not in STRATEGIES:
@@ -74,12 +75,18 @@ class World:
 def init_world(device: str | None = None) -> World:
     """Join the job torchrun started (env RANK / WORLD_SIZE / LOCAL_RANK), or a 1-process world without it.
 
-    Backend: NCCL when CUDA is available, else gloo. Device: ``cuda:LOCAL_RANK`` on a GPU machine, else CPU
-    (``device`` overrides). Safe to call twice: an existing process group is reused.
+    Device: ``device`` when given (e.g. "cuda" for one GPU); else ``cuda:LOCAL_RANK`` under torchrun on a GPU
+    machine, and the CPU otherwise - a plain ``train(...)`` in a notebook stays on the CPU, where the
+    notebook's tensors are. Backend: NCCL on GPUs, gloo on CPUs. Safe to call twice (the group is reused).
     """
     size, rank, local = (int(os.environ.get(k, d)) for k, d in (("WORLD_SIZE", 1), ("RANK", 0), ("LOCAL_RANK", 0)))
-    cuda = torch.cuda.is_available() and device != "cpu"
-    device = device or (f"cuda:{local}" if cuda else "cpu")
+    if device is None:
+        device = f"cuda:{local}" if size > 1 and torch.cuda.is_available() else "cpu"
+    elif device == "cuda":
+        device = f"cuda:{local}"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} asked for, but this torch ({torch.__version__}) sees no GPU; "
+                         "expected 'cpu' here")
     if device.startswith("cuda"):
         torch.cuda.set_device(torch.device(device))
     if size > 1 and not dist.is_initialized():

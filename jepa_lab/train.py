@@ -180,7 +180,7 @@ def train(cfg, out_dir: str | Path, resume: bool = True, ckpt_every: int = 500, 
     """
     out_dir = Path(out_dir)
     ckpt_path = out_dir / "last.pt"
-    world = init_world()
+    world = init_world(parallel.device)
     check_batch(cfg.optim.batch_size, world, parallel)
     state = _State(cfg, world, parallel)
     ckpt = load_checkpoint(ckpt_path, state.recipe.kind) if resume and ckpt_path.exists() else None

@@ -214,3 +214,13 @@ def test_each_rank_trains_on_its_own_share_of_the_global_batch(monkeypatch, imag
         torch.testing.assert_close(batch, images[idx[rows]])
         torch.testing.assert_close(got.context, masks.context[rows])
         torch.testing.assert_close(got.targets, masks.targets[rows])
+
+
+def test_one_process_trains_on_the_cpu_unless_told_and_a_missing_gpu_is_named():
+    from jepa_lab.parallel import init_world
+
+    assert init_world().device == "cpu"  # a plain train(...) in a notebook stays beside the notebook's tensors
+    if not torch.cuda.is_available():
+        expected = r"device 'cuda:0' asked for, but this torch \(.*\) sees no GPU; expected 'cpu'"
+        with pytest.raises(ValueError, match=expected):
+            init_world("cuda")
