@@ -26,7 +26,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
-NOTEBOOK_TIMEOUT_S = 420
 
 
 def _chromium() -> str | None:

@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+# Longest a notebook may take to run all its cells. With JEPA_LAB_FAST=1 the slowest takes ~50 s on an idle
+# 2-core machine; a loaded machine (another job on the cores) slows torch far more than 2x.
+NOTEBOOK_TIMEOUT_S = 1200
 CURRENT = "window.jupyterapp.shell.currentWidget"
 
 # Resolves when the kernel is idle again and every code cell has an execution count - or one cell shows an

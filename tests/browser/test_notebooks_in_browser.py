@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from jlab import NotebookPage
+from jlab import NOTEBOOK_TIMEOUT_S, NotebookPage
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -25,7 +25,7 @@ def notebooks(browser, lab):
     def run(name: str) -> NotebookPage:
         if name not in pages:
             nb = NotebookPage(browser, lab, name)
-            nb.run_all(timeout_s=420)
+            nb.run_all(timeout_s=NOTEBOOK_TIMEOUT_S)
             pages[name] = nb
         return pages[name]
 
