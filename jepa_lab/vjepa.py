@@ -99,12 +99,15 @@ class VJEPAConfig(DictRoundTrip):
 def _tiny() -> VJEPAConfig:
     """CPU preset: 8 frames of 32 px, a 4x4x4 token grid, fixed 3D sin-cos positions (V-JEPA 1; the tiny
     predictor placed masked tubes better with them than with RoPE's few rotated dims per head), the causal
-    future family on top of short- and long-range masks, and 10,000 noisy ball clips (pixel noise std 0.3:
-    unpredictable detail that a latent predictor learns to leave out)."""
+    future family on top of short- and long-range masks, and 10,000 ball clips filmed by a panning camera: a
+    random texture (amplitude 0.6) scrolls 1 px per frame behind the balls. On plain or noisy backgrounds a
+    2-frame tubelet's pixels already hold a ball's displacement linearly, so a random-init encoder read motion
+    as well as a trained one; with the moving texture the future is not the last frame and motion must be
+    learned (README, V-JEPA)."""
     base = VJEPAConfig()
     return replace(base, video=replace(base.video, pos="sincos"),
                    predictor=replace(base.predictor, pos="sincos", num_mask_tokens=3),
-                   data=replace(base.data, num_clips=10000, noise=0.3), future_context=2)
+                   data=replace(base.data, num_clips=10000, texture=0.6, pan=1), future_context=2)
 
 
 def _planning_envs() -> VJEPAConfig:
@@ -119,7 +122,8 @@ def _intuitive_physics() -> VJEPAConfig:
     families, trained on 6,000 clips of *possible* events of the test world (one ball crossing the frame,
     bouncing off walls, passing behind occluders; no pixel noise)."""
     tiny = _tiny()
-    return replace(tiny, data=replace(tiny.data, name="possible_events", num_clips=6000, noise=0.0))
+    return replace(tiny, data=replace(tiny.data, name="possible_events", num_clips=6000, noise=0.0, texture=0.0,
+                                      pan=0))
 
 
 def _paper(video: str) -> VJEPAConfig:
