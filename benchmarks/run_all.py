@@ -36,6 +36,7 @@ BENCHMARKS = {
     "vjepa": (["vjepa.py", "--quick"], [
         ("probe_motion_acc_trained", "V-JEPA tiny: motion probe accuracy, trained", "{:.3f}"),
         ("probe_motion_acc_random_init", "V-JEPA tiny: motion probe accuracy, random init", "{:.3f}"),
+        ("probe_motion_acc_image_encoder", "V-JEPA tiny: motion probe accuracy, I-JEPA frame by frame", "{:.3f}"),
         ("future_l1_trained", "V-JEPA tiny: future latent L1, trained", "{:.4f}"),
         ("future_l1_copy_last", "V-JEPA tiny: future latent L1, copy last frame", "{:.4f}")]),
     "planning": (["planning.py", "--quick"], [
