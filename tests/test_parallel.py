@@ -78,16 +78,20 @@ def test_torchrun_fsdp_with_accumulation_equals_one_process(one_process, tmp_pat
     assert_same_run(load(one_process / "last.pt"), ckpt)
 
 
-def test_fsdp_checkpoint_resumes_in_one_process_like_a_one_process_checkpoint(one_process, tmp_path):
+def test_checkpoints_move_between_fsdp_and_one_process_both_ways(one_process, tmp_path):
+    more = ["train", "ijepa", "--preset", "tiny", "--steps", "5", "--batch-size", "8"]
     two = tmp_path / "two"
     torchrun([*IJEPA_RUN, "--out", str(two), "--strategy", "fsdp"])
-    one = tmp_path / "one"
+    one, back = tmp_path / "one", tmp_path / "back"
     shutil.copytree(one_process, one)
-    for run in (one, two):  # resume both for 2 more steps (same schedule change for both)
-        assert main(["train", "ijepa", "--preset", "tiny", "--steps", "5", "--batch-size", "8", "--out", str(run)]) == 0
-    a, b = load(one / "last.pt"), load(two / "last.pt")
+    shutil.copytree(one_process, back)
+    for run in (one, two):  # resume both in one process for 2 more steps (same schedule change for both)
+        assert main([*more, "--out", str(run)]) == 0
+    torchrun([*more, "--out", str(back), "--strategy", "fsdp"])  # a 1-process checkpoint resumed by 2 FSDP ranks
+    a = load(one / "last.pt")
     assert a["step"] == 5 and len(a["losses"]) == 5
-    assert_same_run(a, b)
+    assert_same_run(a, load(two / "last.pt"))
+    assert_same_run(a, load(back / "last.pt"))
 
 
 def test_torchrun_vjepa_ddp_equals_one_process(tmp_path):
