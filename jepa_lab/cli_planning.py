@@ -65,7 +65,8 @@ def run(args: argparse.Namespace, argv: list[str], prog: str) -> int:
 
 def _train_ac(args, command: str) -> int:
     from .ac_train import ACTrainConfig, RunOptions, save_world_model, train_ac, train_pixel
-    from .parallel import ParallelConfig, init_world
+    from .cli import parallel_config
+    from .parallel import init_world
     from .trajectories import collect
 
     cfg = ACTrainConfig.preset(args.env)
@@ -73,8 +74,7 @@ def _train_ac(args, command: str) -> int:
                         ("rollout_steps", "rollout_steps")):
         if getattr(args, flag) is not None:
             cfg = replace(cfg, **{field: getattr(args, flag)})
-    parallel = ParallelConfig(args.strategy, args.grad_accum, args.precision, args.activation_checkpointing,
-                              args.device)
+    parallel = parallel_config(args)
     run_dir = args.run_dir or f"runs/ac-{args.env}{'-pixel' if args.pixel else ''}"
     run = RunOptions(run_dir, args.ckpt_every, not args.no_resume, parallel)
     world = init_world(args.device)

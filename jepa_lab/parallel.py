@@ -115,35 +115,36 @@ def check_batch(batch_size: int, world: World, par: ParallelConfig) -> None:
                          f"micro-batch(es); expected a multiple of {parts}")
 
 
-def shard(obj, index: int, parts: int):
-    """The ``index``-th of ``parts`` contiguous slices along dim 0 of every tensor in ``obj`` (tensors, lists,
-    tuples, dicts and dataclasses nested; anything else is kept). Dim 0 is the batch everywhere."""
+def _map_tensors(obj, fn):
+    """``obj`` with ``fn`` applied to every tensor in it (tensors, lists, tuples, dicts and dataclasses nested;
+    anything else is kept)."""
     if isinstance(obj, torch.Tensor):
-        n = obj.shape[0]
-        if n % parts:
-            raise ValueError(f"cannot split a batch of {n} into {parts} equal parts (tensor {tuple(obj.shape)})")
-        size = n // parts
-        return obj[index * size:(index + 1) * size]
+        return fn(obj)
     if isinstance(obj, (list, tuple)):
-        return type(obj)(shard(x, index, parts) for x in obj)
+        return type(obj)(_map_tensors(x, fn) for x in obj)
     if isinstance(obj, dict):
-        return {k: shard(v, index, parts) for k, v in obj.items()}
+        return {k: _map_tensors(v, fn) for k, v in obj.items()}
     if is_dataclass(obj) and not isinstance(obj, type):
-        return replace(obj, **{f.name: shard(getattr(obj, f.name), index, parts) for f in fields(obj) if f.init})
+        return replace(obj, **{f.name: _map_tensors(getattr(obj, f.name), fn) for f in fields(obj) if f.init})
     return obj
+
+
+def shard(obj, index: int, parts: int):
+    """The ``index``-th of ``parts`` contiguous slices along dim 0 of every tensor in ``obj`` (nested as in
+    ``_map_tensors``). Dim 0 is the batch everywhere."""
+
+    def part(x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[0]
+        if n % parts:
+            raise ValueError(f"cannot split a batch of {n} into {parts} equal parts (tensor {tuple(x.shape)})")
+        return x[index * (n // parts):(index + 1) * (n // parts)]
+
+    return _map_tensors(obj, part)
 
 
 def to_device(obj, device):
-    """``obj`` with every tensor in it moved to ``device`` (same nesting rules as ``shard``)."""
-    if isinstance(obj, torch.Tensor):
-        return obj.to(device, non_blocking=True)
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(to_device(x, device) for x in obj)
-    if isinstance(obj, dict):
-        return {k: to_device(v, device) for k, v in obj.items()}
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return replace(obj, **{f.name: to_device(getattr(obj, f.name), device) for f in fields(obj) if f.init})
-    return obj
+    """``obj`` with every tensor in it moved to ``device``."""
+    return _map_tensors(obj, lambda x: x.to(device, non_blocking=True))
 
 
 class LossModule(nn.Module):
