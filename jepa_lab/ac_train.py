@@ -176,7 +176,7 @@ def train_ac(encoder, traj: Trajectories, cfg: ACTrainConfig = ACTrainConfig(), 
     torch.manual_seed(cfg.seed)
     t0 = time.perf_counter()
     n = encoder.cfg.grid[1] * encoder.cfg.grid[2]
-    model = LatentWorldModel(encoder, ACPredictor(encoder.cfg.embed_dim, n, cfg.predictor))
+    model = LatentWorldModel(encoder, ACPredictor(encoder.cfg.embed_dim, n, cfg.predictor), cfg.window - 1)
     z = encode_episodes(model, traj, progress=progress)  # [E, T + 1, N, D]
     encode_seconds = time.perf_counter() - t0
     states, actions = torch.from_numpy(traj.states), torch.from_numpy(traj.actions)
@@ -243,7 +243,7 @@ def load_world_model(path: str | Path):
         encoder = VideoViT(config_from_dict(VideoViTConfig, ckpt["encoder_config"]))
         encoder.load_state_dict(ckpt["encoder"])
         n = encoder.cfg.grid[1] * encoder.cfg.grid[2]
-        model = LatentWorldModel(encoder, ACPredictor(encoder.cfg.embed_dim, n, cfg.predictor))
+        model = LatentWorldModel(encoder, ACPredictor(encoder.cfg.embed_dim, n, cfg.predictor), cfg.window - 1)
     target = model if ckpt["model"] == "pixel" else model.predictor
     target.load_state_dict(ckpt["predictor"])
     return model.eval(), cfg, ckpt["metrics"]

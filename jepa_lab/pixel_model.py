@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import DictRoundTrip
-from .world_model import final_l1_energy, observations_to_tensor
+from .world_model import goal_l1_energy, observations_to_tensor
 
 
 @dataclass(frozen=True)
@@ -82,11 +82,12 @@ class PixelWorldModel(nn.Module):
         """Observations (uint8 RGB [B, H, W, 3] or [H, W, 3]) -> the model's input frames [B, 3, P, P]."""
         return observations_to_tensor(obs, self.cfg.img_size)
 
-    def goal_energy(self, frame0: torch.Tensor, state0, goal: torch.Tensor):
-        """actions [S, H, A] -> mean L1 between the imagined final frame and the goal image [S]."""
+    def goal_energy(self, frame0: torch.Tensor, state0, goal: torch.Tensor, repeat: int = 1, reduce: str = "final"):
+        """actions [S, H, A] -> mean L1 between the imagined frames and the goal image [S] (``repeat``,
+        ``reduce``: as in ``world_model.goal_l1_energy``)."""
         if frame0.shape != goal.shape:
             raise ValueError(f"goal image {tuple(goal.shape)} does not match the observation {tuple(frame0.shape)}")
-        return final_l1_energy(self.rollout, frame0, state0, goal)
+        return goal_l1_energy(self.rollout, frame0, state0, goal, repeat, reduce)
 
 
 def pixel_loss(model: PixelWorldModel, frames: torch.Tensor, actions: torch.Tensor, states: torch.Tensor,

@@ -20,6 +20,7 @@ from .cem import CEM, CEMConfig
 from .mppi import MPPI, MPPIConfig
 from .planner import ActionBounds, RecedingHorizon, mpc_episode, random_policy
 from .trajectories import make_env
+from .world_model import MPCPolicy, check_energy_options
 
 METHODS = ("cem", "mppi", "random", "oracle", "pixel")
 
@@ -27,14 +28,28 @@ METHODS = ("cem", "mppi", "random", "oracle", "pixel")
 @dataclass(frozen=True)
 class PlanSettings:
     """The planner settings of the benchmark (CPU-sized; V-JEPA 2-AC uses 400 samples x 10 iterations,
-    eb_jepa's Two Rooms 200 x 20 with a horizon of 90)."""
+    eb_jepa's Two Rooms 200 x 20 with a horizon of 90).
 
-    horizon: int = 8
-    samples: int = 128
-    elites: int = 12
+    horizon: planned actions. action_repeat: simulator steps each planned action is imagined for (the plan
+    looks horizon x action_repeat steps ahead; the policy still re-plans after every step). energy: "min"
+    (closest imagined step to the goal) or "final" (the last one, as V-JEPA 2-AC); see
+    ``world_model.goal_l1_energy``."""
+
+    horizon: int = 7
+    samples: int = 64
+    elites: int = 6
     iterations: int = 4
     mppi_iterations: int = 4
+    action_repeat: int = 2
+    energy: str = "min"
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("horizon", "samples", "elites", "iterations", "mppi_iterations"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"PlanSettings.{name}: expected an int >= 1, received {value!r}")
+        check_energy_options(self.action_repeat, self.energy)
 
 
 def make_planner(kind: str, bounds: ActionBounds, settings: PlanSettings = PlanSettings()):
@@ -49,41 +64,43 @@ def make_planner(kind: str, bounds: ActionBounds, settings: PlanSettings = PlanS
 
 class OraclePolicy(RecedingHorizon):
     """Upper bound: CEM on the simulator's true dynamics (``env.simulate``) with the task distance
-    (geodesic in Two Rooms) as the energy. Sees the true state, which no world model does."""
+    (geodesic in Two Rooms) at the end of the plan as the energy (each planned action held for ``repeat``
+    steps, as the world models imagine it). Sees the true state, which no world model does."""
 
-    def __init__(self, env, planner, seed: int = 0):
-        self.env = env
+    def __init__(self, env, planner, seed: int = 0, repeat: int = 1):
+        check_energy_options(repeat, "final")
+        self.env, self.repeat = env, repeat
         super().__init__(planner, seed)
 
-    def __call__(self, obs, info) -> np.ndarray:
+    def energy(self):
+        """The energy from the env's current state: planned actions [S, H, A] -> distances [S]."""
         start = self.env.full_state()[None]  # [1, F]
 
         def energy(actions: torch.Tensor) -> torch.Tensor:
-            a = actions.numpy()
+            a = np.repeat(actions.numpy(), self.repeat, axis=1)  # [S, H, A] -> [S, H * repeat, A]
             final = self.env.simulate(np.repeat(start, len(a), axis=0), a)[:, -1]  # [S, F]
             return torch.as_tensor(self.env.task_distance(final), dtype=torch.float32)
 
-        return self.first_action(energy)
+        return energy
+
+    def __call__(self, obs, info) -> np.ndarray:
+        return self.first_action(self.energy())
 
 
 def make_policy(method: str, env, latent_model=None, pixel_model=None, settings: PlanSettings = PlanSettings()):
     """A policy ``policy(obs, info) -> action`` for one method; world-model methods need the model."""
-    from .world_model import MPCPolicy
-
     bounds = ActionBounds(max_norm=float(env.cfg.max_step))
-    if method in ("cem", "mppi"):
-        if latent_model is None:
-            raise ValueError(f"method {method!r} needs a latent world model (latent_model=...)")
-        return MPCPolicy(latent_model, make_planner(method, bounds, settings), seed=settings.seed)
-    if method == "pixel":
-        if pixel_model is None:
-            raise ValueError("method 'pixel' needs a pixel world model (pixel_model=...)")
-        return MPCPolicy(pixel_model, make_planner("cem", bounds, settings), seed=settings.seed)
-    if method == "oracle":
-        return OraclePolicy(env, make_planner("cem", bounds, settings), seed=settings.seed)
     if method == "random":
         return random_policy(bounds, 2, torch.Generator().manual_seed(settings.seed))
-    raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
+    if method == "oracle":
+        return OraclePolicy(env, make_planner("cem", bounds, settings), settings.seed, settings.action_repeat)
+    if method not in ("cem", "mppi", "pixel"):
+        raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
+    model, kind = (pixel_model, "pixel") if method == "pixel" else (latent_model, "latent")
+    if model is None:
+        raise ValueError(f"method {method!r} needs a {kind} world model ({kind}_model=...)")
+    planner = make_planner("mppi" if method == "mppi" else "cem", bounds, settings)
+    return MPCPolicy(model, planner, settings.seed, settings.action_repeat, settings.energy)
 
 
 def episode_seeds(episodes: int, first: int = 10_000) -> list[int]:

@@ -115,6 +115,36 @@ def test_goal_energy_is_batched_and_checks_the_goal():
         model.encode(np.zeros((64, 64), np.uint8))
 
 
+def test_chunked_rollout_restarts_from_the_last_imagined_step():
+    model = LatentWorldModel(VideoViT(VideoViTConfig()), small_predictor(), context_steps=3)
+    z, a, s = inputs(b=2, t=5)
+    whole = model.rollout(z[:, 0], a, s[:, 0], chunk=3)  # [B, 5, N, D]: steps 1-3, then 4-5 from step 3
+    first = model.predictor.rollout(z[:, 0], a[:, :3], s[:, 0])
+    second = model.predictor.rollout(first[:, -1], a[:, 3:], s[:, 0] + a[:, :3].sum(dim=1))
+    torch.testing.assert_close(whole, torch.cat([first, second], dim=1))
+    torch.testing.assert_close(model.rollout(z[:, 0], a, s[:, 0], chunk=5), model.rollout(z[:, 0], a, s[:, 0]))
+    with pytest.raises(ValueError, match="chunk"):
+        model.rollout(z[:, 0], a, s[:, 0], chunk=0)
+    with pytest.raises(ValueError, match="context_steps"):
+        LatentWorldModel(VideoViT(VideoViTConfig()), small_predictor(), context_steps=17)
+
+
+def test_goal_energy_repeat_holds_actions_and_min_takes_the_closest_step():
+    model = LatentWorldModel(VideoViT(VideoViTConfig()), small_predictor(), context_steps=4)
+    obs = np.zeros((64, 64, 3), np.uint8)
+    z0, goal, s0 = model.encode(obs), model.encode(obs + 50), np.zeros(2, np.float32)
+    a = torch.randn(5, 3, 2, generator=torch.Generator().manual_seed(0))  # [S, H, A]
+    held = a.repeat_interleave(2, dim=1)  # [S, 6, A]: each action twice
+    imagined = model.rollout(z0.expand(5, -1, -1), held, torch.zeros(5, 2), chunk=4)  # [S, 6, N, D]
+    per_step = (imagined - goal[:, None]).abs().mean(dim=(2, 3))  # [S, 6]
+    torch.testing.assert_close(model.goal_energy(z0, s0, goal, repeat=2)(a), per_step[:, -1])
+    torch.testing.assert_close(model.goal_energy(z0, s0, goal, repeat=2, reduce="min")(a), per_step.min(1).values)
+    with pytest.raises(ValueError, match="reduce"):
+        model.goal_energy(z0, s0, goal, reduce="mean")
+    with pytest.raises(ValueError, match="repeat"):
+        model.goal_energy(z0, s0, goal, repeat=0)
+
+
 def test_random_actions_respect_the_bound_and_the_seed():
     a = random_actions(np.random.default_rng(0), 10, 12, 6.0)
     assert a.shape == (10, 12, 2) and np.linalg.norm(a, axis=-1).max() <= 6.0 + 1e-5

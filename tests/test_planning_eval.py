@@ -1,6 +1,8 @@
 """The planning comparison: policies for every method, the oracle upper bound, the shipped world models, and the
 clear errors a planner gives for goals it cannot use."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -61,6 +63,25 @@ def test_unknown_method_and_missing_models_are_clear_errors():
         make_policy("pixel", env)
     with pytest.raises(ValueError, match="unknown environment"):
         make_env("three_rooms")
+
+
+def test_plan_settings_refuse_bad_values():
+    with pytest.raises(ValueError, match="horizon"):
+        PlanSettings(horizon=0)
+    with pytest.raises(ValueError, match="repeat"):
+        PlanSettings(action_repeat=0)
+    with pytest.raises(ValueError, match="reduce"):
+        PlanSettings(energy="mean")
+
+
+def test_oracle_holds_each_planned_action_for_the_repeat():
+    """With repeat 2 the oracle's energy simulates every planned action twice: a plan of 3 actions that walks
+    straight to a goal 2 x 3 x 5 px away scores (nearly) zero distance, one step short of it does not."""
+    env = TwoRooms()
+    env.reset(seed=0, options={"start": (10.0, 32.0), "goal": (25.0, 32.0)})
+    policy = make_policy("oracle", env, settings=replace(FAST, horizon=3, action_repeat=2))
+    e = policy.energy()(torch.tensor([[[2.5, 0.0]] * 3, [[2.0, 0.0]] * 3]))  # 15 px vs 12 px to the right
+    assert e[0] < 0.5 < e[1]
 
 
 def test_goal_image_of_the_wrong_size_is_refused():
