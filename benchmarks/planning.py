@@ -3,6 +3,7 @@
     python benchmarks/planning.py --quick --json out.json   # shipped world models, few episodes (~2 min)
     python benchmarks/planning.py --json out.json           # >= 50 episodes per row, plus success against the
                                                             # amount of action-labelled data (trains 2 models)
+    python benchmarks/planning.py --record out.json         # store a full run's data curve in data/ac_two_rooms.pt
 
 Prints a table and, with --json, writes a flat JSON. Stable keys: two_rooms_success_{cem,mppi,random,oracle,pixel},
 push_success_{cem,random}, ms_per_plan_step_latent, ms_per_plan_step_pixel, ac_train_seconds,
@@ -13,16 +14,17 @@ push_success_oracle. Success rates are over the same fixed-seed episodes for eve
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import torch
 
 from common import write_json
 from jepa_lab.ac_train import ACTrainConfig, train_ac
-from jepa_lab.checkpoint import load_checkpoint
+from jepa_lab.checkpoint import load_checkpoint, save_checkpoint
 from jepa_lab.planning_eval import PlanSettings, evaluate, shipped_world_model
 from jepa_lab.pretrained import load_pretrained, pretrained_path
 from jepa_lab.trajectories import collect
@@ -66,7 +68,7 @@ def data_curve(settings: PlanSettings) -> dict:
     return out
 
 
-def flatten(rows: dict, quick: bool, curve: dict | None) -> dict:
+def flatten(rows: dict, quick: bool, curve: dict | None, settings: PlanSettings) -> dict:
     res = {f"{env}_success_{m}": r["success"] for (env, m), r in rows.items()}
     for key, row in (("latent", ("two_rooms", "cem")), ("pixel", ("two_rooms", "pixel")),
                      ("oracle", ("two_rooms", "oracle"))):
@@ -83,6 +85,7 @@ def flatten(rows: dict, quick: bool, curve: dict | None) -> dict:
         if ("two_rooms", "cem") in rows:
             res["two_rooms_success_cem_by_episodes"]["1000"] = rows[("two_rooms", "cem")]["success"]
     res.update(mode="quick" if quick else "full", torch=torch.__version__, threads=torch.get_num_threads(),
+               plan_settings=asdict(settings),
                machine=platform.processor() or platform.machine())
     return res
 
@@ -98,6 +101,23 @@ def print_table(rows: dict, res: dict) -> None:
         print("two_rooms CEM success by action-labelled episodes:", res["two_rooms_success_cem_by_episodes"])
 
 
+def record(run_json: Path) -> dict:
+    """Merge a full run's success-vs-data curve (and its settings) into the metrics of the shipped Two Rooms
+    world model, where notebook 05 reads it."""
+    res = json.loads(Path(run_json).read_text())
+    curve = res.get("two_rooms_success_cem_by_episodes")
+    if not curve or "1000" not in curve:
+        raise SystemExit(f"{run_json}: no full-run data curve (expected two_rooms_success_cem_by_episodes with the "
+                         f"shipped model's '1000'); run `python benchmarks/planning.py --json {run_json}` first")
+    path = pretrained_path("ac_two_rooms")
+    ckpt = load_checkpoint(path, "jepa_lab.ac")
+    keep = ("two_rooms_success_cem_by_episodes", "data_curve_eval_episodes", "plan_settings")
+    ckpt["metrics"] = {**ckpt.get("metrics", {}), **{k: res[k] for k in keep if k in res}}
+    save_checkpoint(path, ckpt)
+    print("stored in", path, {k: ckpt["metrics"][k] for k in keep if k in ckpt["metrics"]})
+    return ckpt["metrics"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="few episodes, shipped models only")
@@ -105,8 +125,13 @@ def main() -> None:
     parser.add_argument("--envs", default="two_rooms,push", help="comma-separated subset of the envs")
     parser.add_argument("--no-data-curve", action="store_true", help="full mode without the data-size curve")
     parser.add_argument("--only-data-curve", action="store_true", help="full mode: the data-size curve alone")
+    parser.add_argument("--record", type=Path, metavar="RUN_JSON",
+                        help="store the data curve of a full run's JSON in the shipped data/ac_two_rooms.pt")
     parser.add_argument("--threads", type=int, default=min(2, torch.get_num_threads()), help="torch threads")
     args = parser.parse_args()
+    if args.record:
+        record(args.record)
+        return
     torch.set_num_threads(args.threads)
     settings = PlanSettings()
     envs = [e for e in args.envs.split(",") if e]
@@ -123,7 +148,7 @@ def main() -> None:
         return
     rows, _ = main_table(plan, settings)
     curve = None if args.quick or args.no_data_curve else data_curve(settings)
-    res = flatten(rows, args.quick, curve)
+    res = flatten(rows, args.quick, curve, settings)
     print_table(rows, res)
     if args.json:
         write_json(args.json, res)

@@ -121,12 +121,12 @@ class ACPredictor(nn.Module):
         return self.head(rearrange(x, "b (t n) d -> b t n d", t=t))
 
     def step(self, z: torch.Tensor, action: torch.Tensor, state: torch.Tensor, t: int,
-             cache: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
-        """One step with a key/value cache of the earlier steps (updated in place):
+             cache: list[KVCache]) -> torch.Tensor:
+        """One step with a key/value cache per block of the earlier steps (extended in place):
         z [B, N, D], action [B, A], state [B, S] at step t -> next-frame latents [B, N, D]."""
         x = self.embed(z[:, None], action[:, None], state[:, None], t0=t)[:, 0]  # [B, N + 2, Dp]
-        for i, blk in enumerate(self.predictor_blocks):
-            x, cache[i] = cached_block(blk, x, cache[i])
+        for blk, kv in zip(self.predictor_blocks, cache):
+            x = cached_block(blk, x, kv)
         return self.head(x[:, None])[:, 0]
 
     def rollout(self, z0: torch.Tensor, actions: torch.Tensor, state0: torch.Tensor,
@@ -138,7 +138,7 @@ class ACPredictor(nn.Module):
         next_state = next_state or (lambda s, a: s + a)
         b, h = actions.shape[:2]
         self.check_inputs(z0[:, None], actions[:, :1], state0[:, None], t0=h - 1)
-        cache = [None] * len(self.predictor_blocks)
+        cache = [KVCache(h * self.tokens_per_step) for _ in self.predictor_blocks]
         z, state, out = z0, state0, []
         for t in range(h):
             z = self.step(z, actions[:, t], state, t, cache)  # [B, N, D]
@@ -147,19 +147,45 @@ class ACPredictor(nn.Module):
         return torch.stack(out, dim=1)  # [B, H, N, D]
 
 
-def cached_block(blk: Block, x: torch.Tensor, cache, rope=None):
-    """A transformer block on the newest step's tokens x [B, M, Dp], attending to them and to the cached
-    keys/values [B, heads, L_past, d] of earlier steps (``rope``: the rotary function of the new tokens'
-    positions, or None). Returns (output [B, M, Dp], extended cache)."""
+class KVCache:
+    """Keys and values of the steps imagined so far, for one transformer block. Without autograd (planning)
+    they go into preallocated buffers of ``capacity`` tokens [B, heads, capacity, d], filled in place, so a
+    rollout copies each key once instead of concatenating the growing past at every step; with autograd (the
+    rollout loss) they are concatenated, since in-place writes would break the backward pass."""
+
+    def __init__(self, capacity: int):
+        self.capacity, self.length, self.k, self.v = capacity, 0, None, None
+
+    def extend(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Append k, v [B, heads, M, d] -> all keys and values so far [B, heads, L_past + M, d]."""
+        m = k.shape[2]
+        if self.length + m > self.capacity:
+            raise ValueError(f"KVCache: {self.length} + {m} tokens exceed its capacity of {self.capacity}")
+        if torch.is_grad_enabled() and (k.requires_grad or v.requires_grad):
+            self.k = k if self.k is None else torch.cat([self.k[:, :, :self.length], k], dim=2)
+            self.v = v if self.v is None else torch.cat([self.v[:, :, :self.length], v], dim=2)
+            self.length += m
+            return self.k, self.v
+        if self.k is None:
+            shape = (*k.shape[:2], self.capacity, k.shape[3])
+            self.k, self.v = k.new_empty(shape), v.new_empty(shape)
+        self.k[:, :, self.length:self.length + m], self.v[:, :, self.length:self.length + m] = k, v
+        self.length += m
+        return self.k[:, :, :self.length], self.v[:, :, :self.length]
+
+
+def cached_block(blk: Block, x: torch.Tensor, cache: KVCache, rope=None) -> torch.Tensor:
+    """A transformer block on the newest step's tokens x [B, M, Dp], attending to them and to the keys/values
+    of earlier steps in ``cache`` (extended in place; ``rope``: the rotary function of the new tokens'
+    positions, or None). Returns the output [B, M, Dp]."""
     attn = blk.attn
     q, k, v = rearrange(attn.qkv(blk.norm1(x)), "b m (three h d) -> three b h m d", three=3, h=attn.num_heads)
     if rope is not None:  # cached keys were rotated at their own positions already
         q, k = rope(q), rope(k)
-    if cache is not None:
-        k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)  # [B, heads, L_past + M, d]
+    k, v = cache.extend(k, v)  # [B, heads, L_past + M, d]
     out = F.scaled_dot_product_attention(q, k, v)  # the new step sees itself and all the past
     x = x + attn.proj(rearrange(out, "b h m d -> b m (h d)"))
-    return x + blk.mlp(blk.norm2(x)), (k, v)
+    return x + blk.mlp(blk.norm2(x))
 
 
 def latent_l1(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

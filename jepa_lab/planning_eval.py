@@ -38,8 +38,8 @@ class PlanSettings:
     horizon: int = 7
     samples: int = 64
     elites: int = 6
-    iterations: int = 4
-    mppi_iterations: int = 4
+    iterations: int = 3
+    mppi_iterations: int = 3
     action_repeat: int = 2
     energy: str = "min"
     seed: int = 0
@@ -64,12 +64,13 @@ def make_planner(kind: str, bounds: ActionBounds, settings: PlanSettings = PlanS
 
 class OraclePolicy(RecedingHorizon):
     """Upper bound: CEM on the simulator's true dynamics (``env.simulate``) with the task distance
-    (geodesic in Two Rooms) at the end of the plan as the energy (each planned action held for ``repeat``
-    steps, as the world models imagine it). Sees the true state, which no world model does."""
+    (geodesic in Two Rooms) as the energy, planned as the world models plan: each action held for ``repeat``
+    steps, the distance at the end of the plan (``reduce="final"``) or the smallest along it (``"min"``).
+    Sees the true state, which no world model does."""
 
-    def __init__(self, env, planner, seed: int = 0, repeat: int = 1):
-        check_energy_options(repeat, "final")
-        self.env, self.repeat = env, repeat
+    def __init__(self, env, planner, seed: int = 0, repeat: int = 1, reduce: str = "final"):
+        check_energy_options(repeat, reduce)
+        self.env, self.repeat, self.reduce = env, repeat, reduce
         super().__init__(planner, seed)
 
     def energy(self):
@@ -77,9 +78,12 @@ class OraclePolicy(RecedingHorizon):
         start = self.env.full_state()[None]  # [1, F]
 
         def energy(actions: torch.Tensor) -> torch.Tensor:
-            a = np.repeat(actions.numpy(), self.repeat, axis=1)  # [S, H, A] -> [S, H * repeat, A]
-            final = self.env.simulate(np.repeat(start, len(a), axis=0), a)[:, -1]  # [S, F]
-            return torch.as_tensor(self.env.task_distance(final), dtype=torch.float32)
+            a = np.repeat(actions.numpy(), self.repeat, axis=1)  # [S, H, A] -> [S, T = H * repeat, A]
+            path = self.env.simulate(np.repeat(start, len(a), axis=0), a)  # [S, T, F]
+            if self.reduce == "final":
+                return torch.as_tensor(self.env.task_distance(path[:, -1]), dtype=torch.float32)
+            dist = self.env.task_distance(path.reshape(-1, path.shape[-1])).reshape(path.shape[:2])  # [S, T]
+            return torch.as_tensor(dist.min(axis=1), dtype=torch.float32)
 
         return energy
 
@@ -93,7 +97,8 @@ def make_policy(method: str, env, latent_model=None, pixel_model=None, settings:
     if method == "random":
         return random_policy(bounds, 2, torch.Generator().manual_seed(settings.seed))
     if method == "oracle":
-        return OraclePolicy(env, make_planner("cem", bounds, settings), settings.seed, settings.action_repeat)
+        planner = make_planner("cem", bounds, settings)
+        return OraclePolicy(env, planner, settings.seed, settings.action_repeat, settings.energy)
     if method not in ("cem", "mppi", "pixel"):
         raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
     model, kind = (pixel_model, "pixel") if method == "pixel" else (latent_model, "latent")

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from .ac_predictor import block_causal_mask, cached_block
+from .ac_predictor import KVCache, block_causal_mask, cached_block
 from .config import DictRoundTrip
 from .pose import integrate_pose
 from .rope import LAYOUTS, apply_rope_3d
@@ -161,15 +161,15 @@ class VJEPA2ACPredictor(nn.Module):
             x = blk(x, attn_mask=mask, rope=rope)
         return self.head(rearrange(x, "b (t n) d -> b t n d", t=t))
 
-    def step(self, z, action, state, t: int, cache: list, extrinsics=None) -> torch.Tensor:
-        """One step on top of a key/value cache of steps < t (updated in place):
+    def step(self, z, action, state, t: int, cache: list[KVCache], extrinsics=None) -> torch.Tensor:
+        """One step on top of a key/value cache per block of steps < t (extended in place):
         z [B, N, D], action [B, 7], state [B, 7] -> next-frame latents [B, N, D]."""
         e = None if extrinsics is None else extrinsics[:, None]
         self.check_inputs(z[:, None], action[:, None], state[:, None], e, t0=t)
         x = self.embed(z[:, None], action[:, None], state[:, None], e)[:, 0]  # [B, K + N, Dp]
         rope = self.rope(1, t, x.device)
-        for i, blk in enumerate(self.predictor_blocks):
-            x, cache[i] = cached_block(blk, x, cache[i], rope)
+        for blk, kv in zip(self.predictor_blocks, cache):
+            x = cached_block(blk, x, kv, rope)
         return self.head(x[:, None])[:, 0]
 
     @torch.no_grad()
@@ -178,7 +178,8 @@ class VJEPA2ACPredictor(nn.Module):
         """Imagine H steps from one observed frame: z0 [B, N, D] (layer-normed), actions [B, H, 7], pose0
         [B, 7] -> predicted latents of frames 1..H [B, H, N, D]. Poses are integrated from the actions; each
         prediction is layer-normed (``normalize``) and fed back, as the official planner does."""
-        cache, z, pose, out = [None] * len(self.predictor_blocks), z0, pose0, []
+        cache = [KVCache(actions.shape[1] * self.tokens_per_step) for _ in self.predictor_blocks]
+        z, pose, out = z0, pose0, []
         for t in range(actions.shape[1]):
             z = self.step(z, actions[:, t], pose, t, cache, extrinsics)
             if normalize:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from jepa_lab.ac_predictor import ACPredictor, ACPredictorConfig, ac_loss, block_causal_mask
+from jepa_lab.ac_predictor import ACPredictor, ACPredictorConfig, KVCache, ac_loss, block_causal_mask
 from jepa_lab.ac_train import ACTrainConfig, load_world_model, save_world_model, train_ac, train_pixel
 from jepa_lab.pixel_model import PixelModelConfig, PixelWorldModel
 from jepa_lab.trajectories import action_free_clips, collect, random_actions, read_episodes, write_episodes
@@ -113,6 +113,22 @@ def test_goal_energy_is_batched_and_checks_the_goal():
         model.goal_energy(z0, np.zeros(2), torch.zeros(1, 4, D))
     with pytest.raises(ValueError, match="RGB"):
         model.encode(np.zeros((64, 64), np.uint8))
+
+
+def test_kv_cache_fills_buffers_without_autograd_and_concatenates_with_it():
+    model = small_predictor()
+    z, a, s = inputs(b=2, t=5)
+    with_grad = model.rollout(z[:, 0], a, s[:, 0])  # parameters require grad: concatenated keys
+    with torch.no_grad():
+        buffered = model.rollout(z[:, 0], a, s[:, 0])  # preallocated buffers, filled in place
+    torch.testing.assert_close(buffered, with_grad.detach())
+    cache = KVCache(4)
+    k = torch.randn(1, 2, 3, 8)
+    with torch.no_grad():
+        keys, _ = cache.extend(k, k)
+        assert keys.shape == (1, 2, 3, 8)
+        with pytest.raises(ValueError, match="capacity"):
+            cache.extend(k, k)
 
 
 def test_chunked_rollout_restarts_from_the_last_imagined_step():
