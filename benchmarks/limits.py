@@ -80,7 +80,7 @@ def main(argv=None) -> dict:
     for h in (1, 4, 8, 12, 15):
         print(f"  step {h:>2}: {err['rollout'][h - 1]:.3f} / {err['teacher_forcing'][h - 1]:.3f} / "
               f"{err['copy_start'][h - 1]:.3f}")
-    print("latent change of a goal image (mean L1):", {k[15:]: round(v, 3) for k, v in results.items()
+    print("latent change of a goal image (mean L1):", {k[len("latent_change_"):]: round(v, 3) for k, v in results.items()
                                                        if k.startswith("latent_change_")})
     print(f"Two Rooms CEM success over {episodes} episodes:")
     for k, v in plans.items():
