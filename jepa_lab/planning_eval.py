@@ -20,7 +20,7 @@ from .cem import CEM, CEMConfig
 from .mppi import MPPI, MPPIConfig
 from .planner import ActionBounds, RecedingHorizon, mpc_episode, random_policy
 from .trajectories import make_env
-from .world_model import MPCPolicy, check_energy_options
+from .world_model import MPCPolicy, check_energy_options, reduce_steps
 
 METHODS = ("cem", "mppi", "random", "oracle", "pixel")
 
@@ -80,10 +80,8 @@ class OraclePolicy(RecedingHorizon):
         def energy(actions: torch.Tensor) -> torch.Tensor:
             a = np.repeat(actions.numpy(), self.repeat, axis=1)  # [S, H, A] -> [S, T = H * repeat, A]
             path = self.env.simulate(np.repeat(start, len(a), axis=0), a)  # [S, T, F]
-            if self.reduce == "final":
-                return torch.as_tensor(self.env.task_distance(path[:, -1]), dtype=torch.float32)
             dist = self.env.task_distance(path.reshape(-1, path.shape[-1])).reshape(path.shape[:2])  # [S, T]
-            return torch.as_tensor(dist.min(axis=1), dtype=torch.float32)
+            return reduce_steps(torch.as_tensor(dist, dtype=torch.float32), self.reduce)  # [S]
 
         return energy
 

@@ -137,12 +137,15 @@ def goal_l1_energy(rollout, start: torch.Tensor, state0, goal: torch.Tensor, rep
         n = actions.shape[0]
         held = actions.repeat_interleave(repeat, dim=1)  # [S, H, A] -> [S, H * repeat, A]
         imagined = rollout(start.expand(n, *start.shape[1:]), held, s0.expand(n, -1))  # [S, T, ...]
-        if reduce == "final":
-            return (imagined[:, -1] - goal).abs().flatten(1).mean(dim=1)  # [S]
-        per_step = (imagined - goal[:, None]).abs().flatten(2).mean(dim=2)  # [S, T]
-        return per_step.min(dim=1).values  # [S]
+        return reduce_steps((imagined - goal[:, None]).abs().flatten(2).mean(dim=2), reduce)  # [S, T] -> [S]
 
     return energy
+
+
+def reduce_steps(per_step: torch.Tensor, reduce: str) -> torch.Tensor:
+    """Distances to the goal at every imagined step [S, T] -> one energy per sample [S]: the last step
+    (``"final"``) or the closest one (``"min"``)."""
+    return per_step[:, -1] if reduce == "final" else per_step.min(dim=1).values
 
 
 def _single(z: torch.Tensor, name: str) -> torch.Tensor:
