@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from .masks import gather_tokens
 from .video_eval import _future_index
 from .video_masks import future_mask
 
@@ -45,21 +43,24 @@ def latent_surprise(model, clips: torch.Tensor, stride: int = 2, context: int | 
     if clips.ndim != 5:
         raise ValueError(f"clips: expected [B, C, T, H, W], got {tuple(clips.shape)}")
     v = model.cfg.video
-    t, h, w = v.grid
-    context = context or getattr(model.cfg, "future_context", 0) or t // 2
+    context = context or getattr(model.cfg, "future_context", 0) or v.grid[0] // 2
     starts = window_starts(clips.shape[2], v.num_frames, stride)
-    index = _future_index(model)
     out = torch.empty(clips.shape[0], len(starts))
     for j, s in enumerate(starts):
         for i in range(0, clips.shape[0], batch_size):
-            chunk = clips[i:i + batch_size, :, s:s + v.num_frames]  # [b, C, window, H, W]
-            masks = future_mask((t, h, w), len(chunk), context)
-            pred = model.predict(chunk, masks, index)  # [b, Nt, D]
-            latents = model.target_encoder(model.normalize(chunk))  # [b, N, D]
-            target = gather_tokens(F.layer_norm(latents, latents.shape[-1:]), masks.targets)  # [b, Nt, D]
-            out[i:i + len(chunk), j] = (pred - target).abs().mean(dim=(1, 2))
+            pred, target = predict_future(model, clips[i:i + batch_size, :, s:s + v.num_frames], context)
+            out[i:i + len(pred), j] = (pred - target).abs().mean(dim=(1, 2))
     first = torch.tensor(starts) + context * v.tubelet_size
     return out, first
+
+
+@torch.no_grad()
+def predict_future(model, clips: torch.Tensor, context: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """One window per clip [B, C, window, H, W]: the predictor's guess at the latents of the token-frames after
+    the first ``context`` ones (causal future mask) and what the target encoder sees there (layer-normed):
+    (prediction, target), both [B, Nt, D]."""
+    masks = future_mask(model.cfg.video.grid, len(clips), context)
+    return model.predict(clips, masks, _future_index(model)), model.targets(clips, masks)
 
 
 def scene_control(clips: torch.Tensor, window: int = 8, context: int = 4, stride: int = 2) -> torch.Tensor:

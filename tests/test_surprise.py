@@ -6,8 +6,8 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from jepa_lab.surprise import (auroc, breakdown, clip_scores, latent_surprise, relative_accuracy, scene_control,
-                               set_accuracy, window_starts)
+from jepa_lab.surprise import (auroc, breakdown, clip_scores, latent_surprise, predict_future, relative_accuracy,
+                               scene_control, set_accuracy, window_starts)
 from jepa_lab.violations import LAWS, make_violations
 from jepa_lab.physics import videos_to_float
 from jepa_lab.vjepa import VJEPA, VJEPAConfig
@@ -94,20 +94,13 @@ def test_shipped_physics_model_predicts_what_the_context_shows():
     holds into every token), and the predictions must follow most of that difference. (The sin-cos predictor
     shipped before followed a quarter of it: 0.003 of 0.012; at the ball's own tokens neither model predicts the
     ball.)"""
-    import torch.nn.functional as F
-
-    from jepa_lab.masks import gather_tokens
     from jepa_lab.pretrained import load_pretrained
-    from jepa_lab.video_masks import future_mask
 
     model = load_pretrained("vjepa_physics")
     videos, f = make_violations(64, seed=1000, progress=False)
     keep = ((f["law"] == LAWS.index("permanence")) & (f["variant"] == 0)).nonzero().squeeze(1)  # visible sets
     clips = videos_to_float(videos[keep])[:, :, 4:12]  # one 8-frame window of each clip
-    masks = future_mask(model.cfg.video.grid, len(clips), model.cfg.future_context)
-    pred = model.predict(clips, masks, 2)  # [B, Nt, D]
-    latents = model.target_encoder(model.normalize(clips))
-    target = gather_tokens(F.layer_norm(latents, latents.shape[-1:]), masks.targets)  # [B, Nt, D]
+    pred, target = predict_future(model, clips, model.cfg.future_context)  # [B, Nt, D] each
     p_gap = (pred[0::4] - pred[2::4]).abs().mean(-1)  # P1 vs P2 of each set, per token [sets, Nt]
     t_gap = (target[0::4] - target[2::4]).abs().mean(-1)
     ball = t_gap > 0.2  # the ball's own tokens
