@@ -125,7 +125,7 @@ def _intuitive_physics() -> VJEPAConfig:
     *where* a token is predicts almost all of its latent) and the violation test stayed near chance; with rotary
     positions they follow what the context shows, and the test rises well above the random network (README)."""
     tiny = _tiny()
-    return replace(tiny, predictor=replace(tiny.predictor, pos="rope"),
+    return replace(tiny, predictor=replace(tiny.predictor, pos="rope"), optim=replace(tiny.optim, steps=3000),
                    data=replace(tiny.data, name="possible_events", num_clips=6000, noise=0.0, texture=0.0, pan=0))
 
 

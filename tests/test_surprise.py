@@ -89,11 +89,10 @@ def test_scene_control_mean_scores_tie_on_balanced_sets():
 @torch.no_grad()
 def test_shipped_physics_model_predicts_what_the_context_shows():
     """The mechanism behind the intuitive-physics numbers: the shipped model's future prediction depends on what
-    the context shows. Twins P1 (a ball) and P2 (the same scene, no ball) of visible permanence sets: away from
-    the ball's own tokens the targets still differ a little (the target encoder's attention spreads what the scene
-    holds into every token), and the predictions must follow most of that difference. (The sin-cos predictor
-    shipped before followed a quarter of it: 0.003 of 0.012; at the ball's own tokens neither model predicts the
-    ball.)"""
+    the context shows. Twins P1 (a ball) and P2 (the same scene, no ball) of visible permanence sets: the
+    predictions for the two must differ about as much as the two targets do (measured: 0.29 of 0.31 per channel;
+    the sin-cos predictor shipped first: 0.003 of 0.012; the random network: 0.002 of 0.045), and P1's own
+    prediction must be much closer to P1's target than P2's prediction is (0.12 vs 0.31)."""
     from jepa_lab.pretrained import load_pretrained
 
     model = load_pretrained("vjepa_physics")
@@ -101,8 +100,8 @@ def test_shipped_physics_model_predicts_what_the_context_shows():
     keep = ((f["law"] == LAWS.index("permanence")) & (f["variant"] == 0)).nonzero().squeeze(1)  # visible sets
     clips = videos_to_float(videos[keep])[:, :, 4:12]  # one 8-frame window of each clip
     pred, target = predict_future(model, clips, model.cfg.future_context)  # [B, Nt, D] each
-    p_gap = (pred[0::4] - pred[2::4]).abs().mean(-1)  # P1 vs P2 of each set, per token [sets, Nt]
-    t_gap = (target[0::4] - target[2::4]).abs().mean(-1)
-    ball = t_gap > 0.2  # the ball's own tokens
-    assert ball.any() and (~ball).any()
-    assert p_gap[~ball].mean() > 0.5 * t_gap[~ball].mean(), (p_gap[~ball].mean(), t_gap[~ball].mean())
+    p1_pred, p2_pred, p1_target, p2_target = pred[0::4], pred[2::4], target[0::4], target[2::4]  # [sets, Nt, D]
+    p_gap, t_gap = (p1_pred - p2_pred).abs().mean(), (p1_target - p2_target).abs().mean()
+    assert p_gap > 0.5 * t_gap, (p_gap, t_gap)
+    own, twins = (p1_pred - p1_target).abs().mean(), (p2_pred - p1_target).abs().mean()
+    assert own < 0.6 * twins, (own, twins)
