@@ -50,7 +50,9 @@ BENCHMARKS = {
         ("set_acc_trained_visible", "VoE set accuracy, visible: trained V-JEPA", "{:.0%}"),
         ("set_acc_random_init_visible", "VoE set accuracy, visible: random init", "{:.0%}"),
         ("set_acc_pixel_visible", "VoE set accuracy, visible: pixel predictor", "{:.0%}"),
-        ("set_acc_no_physics_visible", "VoE set accuracy, visible: no-physics control", "{:.0%}")]),
+        ("set_acc_no_physics_visible", "VoE set accuracy, visible: no-physics control", "{:.0%}"),
+        ("relative_acc_trained_visible", "VoE pair accuracy, visible: trained V-JEPA", "{:.0%}"),
+        ("relative_acc_random_init_visible", "VoE pair accuracy, visible: random init", "{:.0%}")]),
     "limits": (["limits.py", "--quick"], [
         ("success_camera_same", "Two Rooms success, same camera", "{:.0%}"),
         ("success_camera_shift_2px", "Two Rooms success, camera shifted 2 px", "{:.0%}")]),
