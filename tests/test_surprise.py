@@ -91,7 +91,7 @@ def test_shipped_physics_model_predicts_what_the_context_shows():
     """The mechanism behind the intuitive-physics numbers: the shipped model's future prediction depends on what
     the context shows. Twins P1 (a ball) and P2 (the same scene, no ball) of visible permanence sets: the
     predictions for the two must differ about as much as the two targets do (measured: 0.29 of 0.31 per channel;
-    the sin-cos predictor shipped first: 0.003 of 0.012; the random network: 0.002 of 0.045), and P1's own
+    the 1,500-step file shipped before fails: 0.024 of 0.083; the random network: 0.002 of 0.045), and P1's own
     prediction must be much closer to P1's target than P2's prediction is (0.12 vs 0.31)."""
     from jepa_lab.pretrained import load_pretrained
 
