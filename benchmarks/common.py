@@ -4,13 +4,12 @@ and writing the JSON (atomically)."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from jepa_lab.checkpoint import load_checkpoint
+from jepa_lab.checkpoint import atomic_write_text, load_checkpoint
 from jepa_lab.pretrained import load_pretrained, pretrained_path
 from jepa_lab.train import train
 
@@ -38,8 +37,5 @@ def fresh_run(cfg, preset: str, steps: int | None) -> tuple[object, dict]:
 
 
 def write_json(path: Path, results: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(results, indent=2))
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(results, indent=2))
     print(f"wrote {path}", file=sys.stderr)

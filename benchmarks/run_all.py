@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from common import write_json
+from jepa_lab.checkpoint import atomic_write_text
 
 HERE = Path(__file__).resolve().parent
 MARKERS = ("<!-- run_all -->", "<!-- /run_all -->")
@@ -115,10 +116,7 @@ def put_in_readme(readme: Path, table: str) -> None:
     start, end = (text.find(m) for m in MARKERS)
     if start < 0 or end < start:
         raise SystemExit(f"{readme}: expected the markers {MARKERS[0]} and {MARKERS[1]} around the results table")
-    new = text[:start + len(MARKERS[0])] + "\n" + table + text[end:]
-    tmp = readme.with_name(f".{readme.name}.tmp")
-    tmp.write_text(new)
-    tmp.replace(readme)
+    atomic_write_text(readme, text[:start + len(MARKERS[0])] + "\n" + table + text[end:])
 
 
 def main(argv=None) -> int:
@@ -138,7 +136,7 @@ def main(argv=None) -> int:
         summary["benchmarks"][name] = run(name, args.out)
     write_json(args.out / "quick.json", summary)
     table = markdown(summary)
-    (args.out / "quick.md").write_text(table)
+    atomic_write_text(args.out / "quick.md", table)
     print(table)
     if args.readme:
         put_in_readme(args.readme, table)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -15,26 +16,38 @@ import torch
 FORMAT_VERSION = 1
 
 
-def save_checkpoint(path: str | os.PathLike, payload: dict) -> Path:
-    """Write ``payload`` to ``path`` atomically: a temp file in the same folder, fsync, then rename.
-
-    An interrupted save leaves the previous file untouched (never a half-written checkpoint).
-    """
+def atomic_write(path: str | os.PathLike, write: Callable[[str], None]) -> Path:
+    """Write a file atomically: ``write(tmp)`` fills a temp file in the same folder, which then replaces ``path``
+    (mode 0644). An interrupted or failing write leaves the previous file untouched and no temp file behind.
+    Parent folders are created; returns the Path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"format_version": FORMAT_VERSION, **payload}
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; a checkpoint is an ordinary shareable file
+        write(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; these are ordinary shareable files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def save_checkpoint(path: str | os.PathLike, payload: dict) -> Path:
+    """Write ``payload`` to ``path`` atomically (``atomic_write``), synced to disk before the rename.
+
+    An interrupted save leaves the previous file untouched (never a half-written checkpoint).
+    """
+    payload = {"format_version": FORMAT_VERSION, **payload}
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+
+    return atomic_write(path, write)
 
 
 def load_checkpoint(path: str | os.PathLike, kind: str | None = None) -> dict:
@@ -56,16 +69,5 @@ def load_checkpoint(path: str | os.PathLike, kind: str | None = None) -> dict:
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write text to ``path`` atomically (temp file in the same folder, then rename); returns the Path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write text to ``path`` atomically (``atomic_write``); returns the Path."""
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))

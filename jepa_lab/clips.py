@@ -26,6 +26,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from .checkpoint import atomic_write, atomic_write_text
 from .moving_digits import DigitsConfig, make_digits
 from .physics import BallsConfig, make_balls, videos_to_float
 from .video_io import read_video, write_video
@@ -40,19 +41,6 @@ LOSSLESS = {"violations"}  # pairs must decode identically up to their break fra
 def clip_name(i: int) -> str:
     """File name of clip i in a clip folder."""
     return f"clip_{i:05d}.mp4"
-
-
-def _atomic_write(path: Path, write) -> None:
-    """Call write(tmp_path), then move tmp_path onto path."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def write_clip_folder(folder, videos, factors: dict, fps: int | float = 8, progress: bool = True,
@@ -75,9 +63,9 @@ def write_clip_folder(folder, videos, factors: dict, fps: int | float = 8, progr
     folder.mkdir(parents=True, exist_ok=True)
     for i in tqdm(range(B), desc="clips", unit="clip", disable=not progress):
         write_video(folder / clip_name(i), videos[i], fps=fps, crf=crf)
-    _atomic_write(folder / FACTORS, lambda tmp: torch.save(factors, tmp))
+    atomic_write(folder / FACTORS, lambda tmp: torch.save(factors, tmp))
     index = {"num_clips": B, "frames": T, "height": H, "width": W, "fps": fps, **(meta or {})}
-    _atomic_write(folder / INDEX, lambda tmp: Path(tmp).write_text(json.dumps(index, indent=1)))
+    atomic_write_text(folder / INDEX, json.dumps(index, indent=1))
     return folder
 
 

@@ -119,7 +119,7 @@ def action_free_clips(env_name: str, num_clips: int, frames: int, img_size: int,
 
 def write_episodes(traj: Trajectories, folder: str | Path, fps: int = 10, progress: bool = True) -> Path:
     """DROID-like layout: ``folder/episode_00000/{recording.mp4, trajectory.npz}`` + ``folder/meta.json``."""
-    from .clips import _atomic_write
+    from .checkpoint import atomic_write, atomic_write_text
     from .video_io import write_video
 
     folder = Path(folder)
@@ -129,10 +129,10 @@ def write_episodes(traj: Trajectories, folder: str | Path, fps: int = 10, progre
         ep.mkdir(exist_ok=True)
         write_video(ep / "recording.mp4", traj.frames[e], fps=fps)
         arrays = dict(states=traj.states[e], actions=traj.actions[e], sim_states=traj.sim_states[e])
-        _atomic_write(ep / "trajectory.npz", lambda tmp, a=arrays: _save_npz(tmp, a))
+        atomic_write(ep / "trajectory.npz", lambda tmp, a=arrays: _save_npz(tmp, a))
     meta = {"env": traj.env, "episodes": len(traj), "steps": int(traj.actions.shape[1]), "fps": fps,
             "state": "agent position (x, y) in pixels", "action": "displacement (dx, dy) in pixels"}
-    (folder / "meta.json").write_text(json.dumps(meta, indent=2))
+    atomic_write_text(folder / "meta.json", json.dumps(meta, indent=2))
     return folder
 
 

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import os
 import sys
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import torch
+
+from .checkpoint import atomic_write
 
 BACKENDS = ("decord", "decord2", "pyav")  # preference order of read_video's automatic choice
 _MODULES = {"decord": "decord", "decord2": "decord2", "pyav": "av"}
@@ -68,9 +68,8 @@ def write_video(path, frames, fps: int | float = 8, codec: str | None = None, cr
         frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
     codec = codec or default_codec()
     rate = Fraction(fps).limit_denominator(1001)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+
+    def encode(tmp: str) -> None:
         with av.open(tmp, mode="w", format="mp4") as container:
             stream = container.add_stream(codec, rate=rate)
             stream.width, stream.height = frames.shape[2], frames.shape[1]
@@ -85,12 +84,8 @@ def write_video(path, frames, fps: int | float = 8, codec: str | None = None, cr
                     container.mux(packet)
             for packet in stream.encode():  # flush
                 container.mux(packet)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
+
+    return atomic_write(path, encode)
 
 
 def available_backends() -> tuple[str, ...]:

@@ -5,7 +5,7 @@ import os
 import pytest
 import torch
 
-from jepa_lab.checkpoint import FORMAT_VERSION, load_checkpoint, save_checkpoint
+from jepa_lab.checkpoint import FORMAT_VERSION, atomic_write, atomic_write_text, load_checkpoint, save_checkpoint
 
 KIND = "jepa_lab.test"
 
@@ -89,6 +89,22 @@ def test_failed_first_save_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(Boom):
         save_checkpoint(tmp_path / "ck.pt", payload())
     assert os.listdir(tmp_path) == []
+
+
+def test_atomic_write_text_and_a_failing_writer(tmp_path):
+    """The one helper behind every file the kit writes (checkpoints, clip folders, videos, JSON, the README table):
+    an ordinary 0644 file, parent folders created, and a writer that fails half-way changes nothing."""
+    path = atomic_write_text(tmp_path / "a" / "notes.json", '{"ok": 1}')
+    assert path.read_text() == '{"ok": 1}' and (path.stat().st_mode & 0o777) == 0o644
+
+    def half(tmp: str) -> None:
+        with open(tmp, "w") as f:
+            f.write('{"o')
+        raise Boom("interrupted")
+
+    with pytest.raises(Boom):
+        atomic_write(path, half)
+    assert path.read_text() == '{"ok": 1}' and os.listdir(path.parent) == ["notes.json"]
 
 
 @pytest.mark.parametrize("keep_fraction", [0.0, 0.1, 0.5, 0.95])
