@@ -109,7 +109,8 @@ def shift_plan(actions: torch.Tensor) -> torch.Tensor:
 class RecedingHorizon:
     """The MPC step shared by the policies: ``first_action(energy)`` plans (warm-started from the previous plan
     shifted by one step, ``shift_plan``), keeps the plan and its ``last_result``, and returns the first action
-    (numpy float32 [A]). ``reset()`` forgets the plan and reseeds the planner's generator."""
+    (numpy float32 [A]). Every plan of the episode is kept for replays: ``plans`` (actions [H, A] per step) and
+    ``plan_energies`` (floats). ``reset()`` forgets them and reseeds the planner's generator."""
 
     def __init__(self, planner: "Planner", seed: int = 0):
         self.planner, self.seed = planner, seed
@@ -118,11 +119,15 @@ class RecedingHorizon:
     def reset(self) -> None:
         self.plan_actions, self.generator = None, torch.Generator().manual_seed(self.seed)
         self.last_result = None
+        self.plans: list[torch.Tensor] = []
+        self.plan_energies: list[float] = []
 
     def first_action(self, energy: Energy) -> np.ndarray:
         init = None if self.plan_actions is None else shift_plan(self.plan_actions)
         self.last_result = self.planner.plan(energy, init_mean=init, generator=self.generator)
         self.plan_actions = self.last_result.actions
+        self.plans.append(self.plan_actions.clone())
+        self.plan_energies.append(self.last_result.energy)
         return self.plan_actions[0].numpy().astype(np.float32)
 
 

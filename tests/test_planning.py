@@ -7,7 +7,7 @@ import torch
 
 from jepa_lab.cem import CEM, CEMConfig
 from jepa_lab.mppi import MPPI, MPPIConfig, mppi_weights
-from jepa_lab.planner import ActionBounds, PlanResult, mpc_episode, random_policy, shift_plan
+from jepa_lab.planner import ActionBounds, PlanResult, RecedingHorizon, mpc_episode, random_policy, shift_plan
 
 H, A = 5, 2
 TARGET = torch.tensor([0.3, -0.4]).expand(H, A)  # inside the unit ball
@@ -252,6 +252,27 @@ def test_mpc_episode_reaches_goal_with_cem():
     assert ep.actions.shape == (T, 1) and ep.rewards.shape == (T,) and ep.policy_ms.shape == (T,)
     assert ep.distances.shape == (T + 1,) and ep.distances[-1] < 0.05
     assert ep.ms_per_step > 0
+
+
+class PointMPC(RecedingHorizon):
+    """The same controller on the package's MPC step: the policies' plan / first action / warm start."""
+
+    def __call__(self, obs, info):
+        x0 = float(info["state"][0])
+        return self.first_action(lambda a: ((x0 + a.cumsum(dim=1)) ** 2).sum(dim=(1, 2)))  # [S, H, 1] -> [S]
+
+
+def test_receding_horizon_keeps_every_plan_of_the_episode():
+    policy = PointMPC(CEM(CEMConfig(samples=64, elites=8, iterations=4), ActionBounds(max_norm=0.3), 1, 5))
+    ep = mpc_episode(PointEnv(), policy, seed=0, options={"start": 0.9})
+    assert ep.success and len(policy.plans) == len(policy.plan_energies) == ep.steps
+    assert all(p.shape == (5, 1) for p in policy.plans)
+    np.testing.assert_allclose(ep.actions[:, 0], [float(p[0, 0]) for p in policy.plans])  # first actions executed
+    assert policy.plan_energies[-1] < policy.plan_energies[0]  # nearer the goal, a cheaper plan
+    policy.last_result.actions.add_(1.0)  # the kept plans are copies
+    assert float(policy.plans[-1][0, 0]) == pytest.approx(float(ep.actions[-1, 0]))
+    policy.reset()
+    assert policy.plans == [] and policy.plan_energies == [] and policy.last_result is None
 
 
 def test_random_policy_respects_bounds():
