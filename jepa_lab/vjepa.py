@@ -126,7 +126,7 @@ def _intuitive_physics() -> VJEPAConfig:
     with rotary positions they follow what the context shows - a quarter of it at 1,500 steps, most of it at
     3,000 - and the test rises well above the random network (README)."""
     tiny = _tiny()
-    return replace(tiny, predictor=replace(tiny.predictor, pos="rope"), optim=replace(tiny.optim, steps=3000),
+    return replace(tiny, predictor=replace(tiny.predictor, pos="rope"), optim=replace(tiny.optim, steps=6000),
                    data=replace(tiny.data, name="possible_events", num_clips=6000, noise=0.0, texture=0.0, pan=0))
 
 

@@ -90,9 +90,9 @@ def test_scene_control_mean_scores_tie_on_balanced_sets():
 def test_shipped_physics_model_predicts_what_the_context_shows():
     """The mechanism behind the intuitive-physics numbers: the shipped model's future prediction depends on what
     the context shows. Twins P1 (a ball) and P2 (the same scene, no ball) of visible permanence sets: the
-    predictions for the two must differ about as much as the two targets do (measured: 0.29 of 0.31 per channel;
-    the 1,500-step file shipped before fails: 0.024 of 0.083; the random network: 0.002 of 0.045), and P1's own
-    prediction must be much closer to P1's target than P2's prediction is (0.12 vs 0.31)."""
+    predictions for the two must differ about as much as the two targets do (measured: 0.81 of 0.82 per channel;
+    the 1,500-step file shipped earlier fails: 0.024 of 0.083; the random network: 0.002 of 0.045), and P1's own
+    prediction must be much closer to P1's target than P2's prediction is (0.12 vs 0.82)."""
     from jepa_lab.pretrained import load_pretrained
 
     model = load_pretrained("vjepa_physics")
