@@ -117,18 +117,17 @@ class RecedingHorizon:
         self.reset()
 
     def reset(self) -> None:
-        self.plan_actions, self.generator = None, torch.Generator().manual_seed(self.seed)
+        self.generator = torch.Generator().manual_seed(self.seed)
         self.last_result = None
         self.plans: list[torch.Tensor] = []
         self.plan_energies: list[float] = []
 
     def first_action(self, energy: Energy) -> np.ndarray:
-        init = None if self.plan_actions is None else shift_plan(self.plan_actions)
+        init = shift_plan(self.plans[-1]) if self.plans else None
         self.last_result = self.planner.plan(energy, init_mean=init, generator=self.generator)
-        self.plan_actions = self.last_result.actions
-        self.plans.append(self.plan_actions.clone())
+        self.plans.append(self.last_result.actions.clone())
         self.plan_energies.append(self.last_result.energy)
-        return self.plan_actions[0].numpy().astype(np.float32)
+        return self.plans[-1][0].numpy().astype(np.float32)
 
 
 @dataclass
