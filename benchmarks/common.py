@@ -10,8 +10,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from jepa_lab.checkpoint import atomic_write_text, load_checkpoint
-from jepa_lab.pretrained import load_pretrained, pretrained_path
-from jepa_lab.train import train
+from jepa_lab.weights.pretrained import load_pretrained, pretrained_path
+from jepa_lab.train.jepa import train
 
 
 def shipped_run(name: str) -> tuple[object, dict]:

@@ -30,11 +30,11 @@ import torch
 import torch.nn.functional as F
 
 from common import write_json
-from jepa_lab.robot_planner import RobotPlanSettings, autocast_for, latent_energy, plan_robot_action
-from jepa_lab.sizing import flop_count, format_count
-from jepa_lab.video_vit import VideoViT, VideoViTConfig
-from jepa_lab.vit import count_parameters
-from jepa_lab.vjepa2_ac import VJEPA2ACConfig, VJEPA2ACPredictor
+from jepa_lab.fullscale.robot_planner import RobotPlanSettings, autocast_for, latent_energy, plan_robot_action
+from jepa_lab.fullscale.sizing import flop_count, format_count
+from jepa_lab.models.video_vit import VideoViT, VideoViTConfig
+from jepa_lab.models.vit import count_parameters
+from jepa_lab.fullscale.vjepa2_ac import VJEPA2ACConfig, VJEPA2ACPredictor
 
 CPU_DEFAULTS = {"depth": 2, "encoder_depth": 2, "samples": 24, "iterations": 2}
 

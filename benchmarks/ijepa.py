@@ -18,8 +18,8 @@ from pathlib import Path
 import torch
 
 from common import fresh_run, shipped_run, write_json
-from jepa_lab.ijepa import IJEPAConfig
-from jepa_lab.probe import probe_shapes
+from jepa_lab.models.ijepa import IJEPAConfig
+from jepa_lab.eval.probe import probe_shapes
 
 
 def table(results: dict) -> str:

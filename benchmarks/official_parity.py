@@ -6,7 +6,7 @@
 
 Builds the official V-JEPA 2 encoder (ViT-L width, RoPE), predictor (384 wide, 10 mask tokens) and AC
 predictor (1024 wide) at depth 2 with random weights, saves their state dicts in the released files' layout
-(``module.backbone.`` / ``module.`` prefixes), loads them with ``jepa_lab.released.load_released`` and
+(``module.backbone.`` / ``module.`` prefixes), loads them with ``jepa_lab.fullscale.released.load_released`` and
 compares the outputs on the same inputs. With ``--ijepa``, the same for I-JEPA's ViT-H/14 and its predictor. Prints the largest absolute differences; exits 1 above --tol.
 Needs einops and numpy (timm's drop_path, unused at inference, is stubbed).
 """
@@ -25,9 +25,9 @@ import torch
 import torch.nn.functional as F
 
 from common import write_json
-from jepa_lab.released import ReleasedSpec, load_released, spec_for
-from jepa_lab.video_vit import VideoViTConfig
-from jepa_lab.vjepa2_ac import VJEPA2ACConfig
+from jepa_lab.fullscale.released import ReleasedSpec, load_released, spec_for
+from jepa_lab.models.video_vit import VideoViTConfig
+from jepa_lab.fullscale.vjepa2_ac import VJEPA2ACConfig
 
 KW = dict(patch_size=16, img_size=(256, 256), tubelet_size=2, uniform_power=False, use_rope=True)
 

@@ -28,13 +28,13 @@ from pathlib import Path
 import torch
 
 from common import write_json
-from jepa_lab.clips import ClipDataset, cached_clips
-from jepa_lab.pixel_predictor import pixel_surprise
-from jepa_lab.pretrained import load_pretrained
-from jepa_lab.surprise import (auroc, breakdown, clip_scores, latent_surprise, relative_accuracy, scene_control,
+from jepa_lab.data.clips import ClipDataset, cached_clips
+from jepa_lab.models.pixel_video_predictor import pixel_surprise
+from jepa_lab.weights.pretrained import load_pretrained
+from jepa_lab.eval.surprise import (auroc, breakdown, clip_scores, latent_surprise, relative_accuracy, scene_control,
                                set_accuracy)
-from jepa_lab.violations import LAWS, VARIANTS
-from jepa_lab.vjepa import VJEPA
+from jepa_lab.data.violations import LAWS, VARIANTS
+from jepa_lab.models.vjepa import VJEPA
 
 TEST_SEED = 1000
 

@@ -23,11 +23,11 @@ from pathlib import Path
 import torch
 
 from common import write_json
-from jepa_lab.ac_train import ACTrainConfig, train_ac
+from jepa_lab.train.ac import ACTrainConfig, train_ac
 from jepa_lab.checkpoint import load_checkpoint, save_checkpoint
-from jepa_lab.planning_eval import PlanSettings, evaluate, shipped_world_model
-from jepa_lab.pretrained import load_pretrained, pretrained_path
-from jepa_lab.trajectories import collect
+from jepa_lab.eval.planning import PlanSettings, evaluate, shipped_world_model
+from jepa_lab.weights.pretrained import load_pretrained, pretrained_path
+from jepa_lab.envs.trajectories import collect
 
 QUICK = {"two_rooms": {"cem": 10, "mppi": 4, "random": 10, "oracle": 4, "pixel": 2}, "push": {"cem": 4, "random": 10}}
 # The pixel model plans ~3x slower and fails its episodes (40 steps each), so its row uses 10 episodes.

@@ -23,13 +23,13 @@ from pathlib import Path
 import torch
 
 from common import fresh_run, shipped_run, write_json
-from jepa_lab.attentive_probe import ProbeTraining
+from jepa_lab.eval.attentive_probe import ProbeTraining
 from jepa_lab.checkpoint import load_checkpoint, save_checkpoint
-from jepa_lab.physics import make_balls, videos_to_float
-from jepa_lab.pretrained import load_pretrained, pretrained_path
-from jepa_lab.train import load_model
-from jepa_lab.video_eval import VideoEvalConfig, future_prediction, motion_and_count_probes
-from jepa_lab.vjepa import VJEPA, VJEPAConfig
+from jepa_lab.data.balls import make_balls, videos_to_float
+from jepa_lab.weights.pretrained import load_pretrained, pretrained_path
+from jepa_lab.train.jepa import load_model
+from jepa_lab.eval.video_eval import VideoEvalConfig, future_prediction, motion_and_count_probes
+from jepa_lab.models.vjepa import VJEPA, VJEPAConfig
 
 # Quick trains its probes as the full evaluation does (with 1,500 training clips the direction probe underfit and
 # ranked the encoders differently) and saves time on a smaller test set and no count baselines.

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from jepa_lab.ac_predictor import ACPredictor, ACPredictorConfig, KVCache, ac_loss, block_causal_mask
-from jepa_lab.ac_train import ACTrainConfig, load_world_model, save_world_model, train_ac, train_pixel
-from jepa_lab.pixel_model import PixelModelConfig, PixelWorldModel
-from jepa_lab.trajectories import action_free_clips, collect, random_actions, read_episodes, write_episodes
-from jepa_lab.video_vit import VideoViT, VideoViTConfig
-from jepa_lab.world_model import LatentWorldModel
+from jepa_lab.models.ac_predictor import ACPredictor, ACPredictorConfig, KVCache, ac_loss, block_causal_mask
+from jepa_lab.train.ac import ACTrainConfig, load_world_model, save_world_model, train_ac, train_pixel
+from jepa_lab.models.pixel_world_model import PixelModelConfig, PixelWorldModel
+from jepa_lab.envs.trajectories import action_free_clips, collect, random_actions, read_episodes, write_episodes
+from jepa_lab.models.video_vit import VideoViT, VideoViTConfig
+from jepa_lab.models.world_model import LatentWorldModel
 
 N, D = 16, 96
 
@@ -226,7 +226,7 @@ def test_pixel_model_shapes_training_and_errors():
 
 
 def test_integrated_states_are_the_commanded_positions():
-    from jepa_lab.ac_predictor import integrated_states
+    from jepa_lab.models.ac_predictor import integrated_states
 
     s0 = torch.tensor([[1.0, 2.0]])
     a = torch.tensor([[[1.0, 0.0], [0.0, 3.0], [5.0, 5.0]]])

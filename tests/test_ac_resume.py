@@ -1,4 +1,4 @@
-"""Exact resume of phase-2 training (jepa_lab.ac_train): a run stopped and resumed from its last checkpoint
+"""Exact resume of phase-2 training (jepa_lab.train.ac): a run stopped and resumed from its last checkpoint
 gives the same losses and weights as one that never stopped; a checkpoint of another run is refused."""
 
 from dataclasses import replace
@@ -6,13 +6,13 @@ from dataclasses import replace
 import pytest
 import torch
 
-import jepa_lab.ac_train as ac_train
-from jepa_lab.ac_predictor import ACPredictorConfig
-from jepa_lab.ac_train import ACTrainConfig, RunOptions, train_ac, train_pixel
+import jepa_lab.train.ac as ac_train
+from jepa_lab.models.ac_predictor import ACPredictorConfig
+from jepa_lab.train.ac import ACTrainConfig, RunOptions, train_ac, train_pixel
 from jepa_lab.checkpoint import load_checkpoint
-from jepa_lab.pixel_model import PixelModelConfig
-from jepa_lab.trajectories import collect
-from jepa_lab.video_vit import VideoViT, VideoViTConfig
+from jepa_lab.models.pixel_world_model import PixelModelConfig
+from jepa_lab.envs.trajectories import collect
+from jepa_lab.models.video_vit import VideoViT, VideoViTConfig
 
 CFG = replace(ACTrainConfig(), episodes=16, episode_steps=6, window=4, steps=6, batch_size=8, warmup_steps=2,
               predictor=ACPredictorConfig(embed_dim=32, depth=1, num_heads=2), pixel=PixelModelConfig(width=8))

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from jepa_lab.attentive_probe import (AttentiveProbe, ProbeTraining, attentive_probe, extract_tokens,
+from jepa_lab.eval.attentive_probe import (AttentiveProbe, ProbeTraining, attentive_probe, extract_tokens,
                                       fit_attentive_probe, frame_by_frame)
 
 FAST = ProbeTraining(epochs=60, batch_size=64, lr=3e-3)

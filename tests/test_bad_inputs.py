@@ -9,24 +9,24 @@ import numpy as np
 import pytest
 import torch
 
-from jepa_lab.ac_train import ACTrainConfig
-from jepa_lab.cem import CEM, CEMConfig
+from jepa_lab.train.ac import ACTrainConfig
+from jepa_lab.planning.cem import CEM, CEMConfig
 from jepa_lab.checkpoint import load_checkpoint, save_checkpoint
-from jepa_lab.limits import zoom_view
-from jepa_lab.masks import MultiBlockConfig, sample_multiblock
-from jepa_lab.planner import ActionBounds
-from jepa_lab.pose import integrate_pose
-from jepa_lab.released import choose_entry, spec_for
-from jepa_lab.rope import apply_rope_3d
-from jepa_lab.surprise import window_starts
-from jepa_lab.two_rooms import TwoRooms
-from jepa_lab.video_io import read_video
-from jepa_lab.video_masks import future_mask
-from jepa_lab.video_predictor import VideoPredictor
-from jepa_lab.video_vit import VideoViT, VideoViTConfig
-from jepa_lab.violations import make_violations
-from jepa_lab.vit import ViTConfig, VisionTransformer
-from jepa_lab.vjepa2_ac import VJEPA2ACConfig, VJEPA2ACPredictor
+from jepa_lab.eval.limits import zoom_view
+from jepa_lab.masking.multiblock import MultiBlockConfig, sample_multiblock
+from jepa_lab.planning.base import ActionBounds
+from jepa_lab.fullscale.pose import integrate_pose
+from jepa_lab.fullscale.released import choose_entry, spec_for
+from jepa_lab.models.rope import apply_rope_3d
+from jepa_lab.eval.surprise import window_starts
+from jepa_lab.envs.two_rooms import TwoRooms
+from jepa_lab.data.video_io import read_video
+from jepa_lab.masking.multiblock3d import future_mask
+from jepa_lab.models.vjepa_predictor import VideoPredictor
+from jepa_lab.models.video_vit import VideoViT, VideoViTConfig
+from jepa_lab.data.violations import make_violations
+from jepa_lab.models.vit import ViTConfig, VisionTransformer
+from jepa_lab.fullscale.vjepa2_ac import VJEPA2ACConfig, VJEPA2ACPredictor
 
 
 def _env_step(action):

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from jepa_lab.checkpoint import load_checkpoint
-from jepa_lab.cli import main
-from jepa_lab.train import load_ijepa
+from jepa_lab.cli.main import main
+from jepa_lab.train.jepa import load_ijepa
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,9 +108,9 @@ def test_bad_arguments_print_no_traceback():
 def test_resuming_a_run_of_another_config_is_a_clean_error(tmp_path, capsys):
     # A checkpoint of a different model config in --out: exit 2 with the trainer's message, not a traceback.
     from jepa_lab.checkpoint import save_checkpoint
-    from jepa_lab.ijepa import IJEPAConfig
-    from jepa_lab.train import CKPT_KIND
-    from jepa_lab.vit import ViTConfig
+    from jepa_lab.models.ijepa import IJEPAConfig
+    from jepa_lab.train.jepa import CKPT_KIND
+    from jepa_lab.models.vit import ViTConfig
 
     other = IJEPAConfig(vit=ViTConfig(embed_dim=48, num_heads=4))
     save_checkpoint(tmp_path / "last.pt", {"kind": CKPT_KIND, "config": other.to_dict(), "model": {}})
@@ -121,8 +121,8 @@ def test_resuming_a_run_of_another_config_is_a_clean_error(tmp_path, capsys):
 
 
 def test_train_vjepa_runs_and_exports_a_loadable_model(tmp_path):
-    from jepa_lab.train import load_model
-    from jepa_lab.vjepa import VJEPA
+    from jepa_lab.train.jepa import load_model
+    from jepa_lab.models.vjepa import VJEPA
 
     out, export = tmp_path / "run", tmp_path / "vjepa.pt"
     assert main(["train", "vjepa", "--steps", "2", "--batch-size", "4", "--out", str(out), "--export", str(export)]) == 0
@@ -172,7 +172,7 @@ def test_info_reports_encoder_flops_and_memory(capsys):
 
 
 def test_released_command_loads_and_reports(tmp_path, capsys, monkeypatch):
-    from jepa_lab import released
+    from jepa_lab.fullscale import released
     from test_released import write_official
 
     write_official(tmp_path, "vith.pt")

@@ -1,4 +1,4 @@
-"""Tests for jepa_lab.clips (mp4 clip folders, ClipDataset, the clip cache)."""
+"""Tests for jepa_lab.data.clips (mp4 clip folders, ClipDataset, the clip cache)."""
 
 import json
 import os
@@ -6,10 +6,10 @@ import os
 import pytest
 import torch
 
-from jepa_lab.clips import ClipDataset, cached_clips, write_clip_folder
-from jepa_lab.moving_digits import DigitsConfig, make_digits
-from jepa_lab.physics import BallsConfig, make_balls, videos_to_float
-from jepa_lab.video_io import available_backends, write_video
+from jepa_lab.data.clips import ClipDataset, cached_clips, write_clip_folder
+from jepa_lab.data.moving_digits import DigitsConfig, make_digits
+from jepa_lab.data.balls import BallsConfig, make_balls, videos_to_float
+from jepa_lab.data.video_io import available_backends, write_video
 
 B, T, S = 3, 8, 32
 DCFG = DigitsConfig(size=S, frames=T, digit_size=12)

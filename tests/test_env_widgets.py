@@ -1,10 +1,10 @@
-"""Tests for jepa_lab.env_widgets: the driver is played through its methods and buttons, no browser."""
+"""Tests for jepa_lab.viz.env_widgets: the driver is played through its methods and buttons, no browser."""
 import ipywidgets as W
 import numpy as np
 import pytest
 
-from jepa_lab.env_widgets import DIRECTIONS, EnvDriver, env_driver
-from jepa_lab.two_rooms import TwoRooms
+from jepa_lab.viz.env_widgets import DIRECTIONS, EnvDriver, env_driver
+from jepa_lab.envs.two_rooms import TwoRooms
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from jepa_lab import arena, push, two_rooms
-from jepa_lab.push import Push, PushConfig
-from jepa_lab.two_rooms import TwoRooms, TwoRoomsConfig, room_of
+from jepa_lab.envs import arena, push, two_rooms
+from jepa_lab.envs.push import Push, PushConfig
+from jepa_lab.envs.two_rooms import TwoRooms, TwoRoomsConfig, room_of
 
 ENVS = [TwoRooms, Push]
 INFO_KEYS = {"state", "goal", "distance", "success", "clipped"}

@@ -4,8 +4,8 @@ but parameter counts, state-dict key names and shapes must match the official I-
 import pytest
 import torch
 
-from jepa_lab.ijepa import IJEPA, IJEPAConfig
-from jepa_lab.vit import VisionTransformer, count_parameters
+from jepa_lab.models.ijepa import IJEPA, IJEPAConfig
+from jepa_lab.models.vit import VisionTransformer, count_parameters
 
 BLOCK_KEYS = [
     "norm1.weight", "norm1.bias",

@@ -1,4 +1,4 @@
-"""Tests for jepa_lab.fullscale_plots (headless: matplotlib Agg; reports made by hand, no model built)."""
+"""Tests for jepa_lab.viz.fullscale (headless: matplotlib Agg; reports made by hand, no model built)."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -8,8 +8,8 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from jepa_lab.fullscale_plots import first_move_landscape, landscape_figure, move_grid, scale_figure  # noqa: E402
-from jepa_lab.sizing import CostReport  # noqa: E402
+from jepa_lab.viz.fullscale import first_move_landscape, landscape_figure, move_grid, scale_figure  # noqa: E402
+from jepa_lab.fullscale.sizing import CostReport  # noqa: E402
 
 TARGET = torch.tensor([0.02, -0.03])
 

@@ -1,4 +1,4 @@
-"""Tests for jepa_lab.ijepa (the I-JEPA model), jepa_lab.ema and the config round trip."""
+"""Tests for jepa_lab.models.ijepa (the I-JEPA model), jepa_lab.models.ema and the config round trip."""
 
 import copy
 import dataclasses
@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from jepa_lab.checkpoint import load_checkpoint, save_checkpoint
-from jepa_lab.ema import ema_update_, momentum_at
-from jepa_lab.ijepa import IJEPA, IJEPA_PRESETS, IMAGENET_MEAN, IMAGENET_STD, IJEPAConfig
-from jepa_lab.masks import gather_tokens, sample_multiblock
-from jepa_lab.predictor import PredictorConfig
-from jepa_lab.vit import ViTConfig
+from jepa_lab.models.ema import ema_update_, momentum_at
+from jepa_lab.models.ijepa import IJEPA, IJEPA_PRESETS, IMAGENET_MEAN, IMAGENET_STD, IJEPAConfig
+from jepa_lab.masking.multiblock import gather_tokens, sample_multiblock
+from jepa_lab.models.ijepa_predictor import PredictorConfig
+from jepa_lab.models.vit import ViTConfig
 
 # The tiny preset (32 px, 8x8 grid, tiny masks) with narrower, shallower networks.
 CFG = dataclasses.replace(

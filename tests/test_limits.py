@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from jepa_lab.limits import ViewChange, latent_change, recolour_agent, rollout_error, shift_view, zoom_view
-from jepa_lab.planning_eval import shipped_world_model
-from jepa_lab.two_rooms import TwoRooms
+from jepa_lab.eval.limits import ViewChange, latent_change, recolour_agent, rollout_error, shift_view, zoom_view
+from jepa_lab.eval.planning import shipped_world_model
+from jepa_lab.envs.two_rooms import TwoRooms
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def test_latent_change_is_zero_for_the_same_image(model):
 
 
 def test_recoloured_goal_wrapper_hands_the_policy_a_recoloured_goal():
-    from jepa_lab.limits import RecolouredGoal
+    from jepa_lab.eval.limits import RecolouredGoal
 
     seen = {}
 

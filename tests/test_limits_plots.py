@@ -1,4 +1,4 @@
-"""Tests for jepa_lab.limits_plots (headless: matplotlib Agg, no world model)."""
+"""Tests for jepa_lab.viz.limits (headless: matplotlib Agg, no world model)."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -7,7 +7,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from jepa_lab.limits_plots import conditions_figure, first_above, rollout_error_figure  # noqa: E402
+from jepa_lab.viz.limits import conditions_figure, first_above, rollout_error_figure  # noqa: E402
 
 
 pytestmark = pytest.mark.usefixtures("no_pyplot_leaks")  # conftest.py

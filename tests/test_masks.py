@@ -1,4 +1,4 @@
-"""Tests for jepa_lab.masks (I-JEPA multi-block masking)."""
+"""Tests for jepa_lab.masking.multiblock (I-JEPA multi-block masking)."""
 import math
 import time
 
@@ -7,7 +7,7 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from jepa_lab.masks import (
+from jepa_lab.masking.multiblock import (
     PRESETS,
     MaskBatch,
     MultiBlockConfig,

@@ -1,11 +1,11 @@
-"""Tests for jepa_lab.moving_digits (moving-digits videos with ground truth)."""
+"""Tests for jepa_lab.data.moving_digits (moving-digits videos with ground truth)."""
 
 import numpy as np
 import pytest
 import torch
 
-from jepa_lab.moving_digits import DigitsConfig, load_glyphs, make_digits
-from jepa_lab.physics import videos_to_float
+from jepa_lab.data.moving_digits import DigitsConfig, load_glyphs, make_digits
+from jepa_lab.data.balls import videos_to_float
 
 CFG = DigitsConfig(size=24, frames=12, num_digits=(1, 3), digit_size=10)
 

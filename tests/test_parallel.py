@@ -1,4 +1,4 @@
-"""Scale-out (jepa_lab.parallel): torchrun with 2 CPU processes equals 1 process with the same global batch -
+"""Scale-out (jepa_lab.train.parallel): torchrun with 2 CPU processes equals 1 process with the same global batch -
 DDP and FSDP, with and without gradient accumulation, for I-JEPA, V-JEPA and the AC predictor - and a checkpoint
 written by 2 FSDP processes resumes in 1 process exactly like one written by 1 process. Plus the pieces:
 sharding, accumulation and activation checkpointing in one process, and their errors."""
@@ -12,15 +12,15 @@ import sys
 import pytest
 import torch
 
-from jepa_lab.cli import main
-from jepa_lab.ijepa import IJEPA, IJEPAConfig, OptimConfig
-from jepa_lab.masks import MaskBatch
-from jepa_lab.parallel import (LossModule, ParallelConfig, World, accumulate, check_batch, set_activation_checkpointing,
+from jepa_lab.cli.main import main
+from jepa_lab.models.ijepa import IJEPA, IJEPAConfig, OptimConfig
+from jepa_lab.masking.multiblock import MaskBatch
+from jepa_lab.train.parallel import (LossModule, ParallelConfig, World, accumulate, check_batch, set_activation_checkpointing,
                                shard)
-from jepa_lab.predictor import PredictorConfig
-from jepa_lab.shapes import ShapesConfig, make_shapes
-from jepa_lab.train import train
-from jepa_lab.vit import ViTConfig
+from jepa_lab.models.ijepa_predictor import PredictorConfig
+from jepa_lab.data.shapes import ShapesConfig, make_shapes
+from jepa_lab.train.jepa import train
+from jepa_lab.models.vit import ViTConfig
 
 TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
 IJEPA_RUN = ["train", "ijepa", "--preset", "tiny", "--steps", "3", "--batch-size", "8", "--no-resume"]
@@ -139,7 +139,7 @@ def test_gradient_accumulation_gives_the_same_run(tmp_path, images):
 def test_activation_checkpointing_gives_the_same_gradients(images):
     torch.manual_seed(0)
     model = IJEPA(small_cfg())
-    from jepa_lab.masks import sample_multiblock
+    from jepa_lab.masking.multiblock import sample_multiblock
 
     masks = sample_multiblock(model.cfg.vit.grid, 4, model.cfg.masks, generator=torch.Generator().manual_seed(0))
     grads = []
@@ -199,8 +199,8 @@ def test_bf16_on_a_cpu_warns_and_still_trains(tmp_path, images):
 
 def test_each_rank_trains_on_its_own_share_of_the_global_batch(monkeypatch, images):
     """The sampler: every rank draws the same global batch; rank r of W keeps the r-th contiguous share."""
-    import jepa_lab.train as train_mod
-    from jepa_lab.masks import sample_multiblock
+    import jepa_lab.train.jepa as train_mod
+    from jepa_lab.masking.multiblock import sample_multiblock
 
     cfg = small_cfg()
     gen = torch.Generator().manual_seed(cfg.seed)  # what every rank draws at step 0
@@ -221,7 +221,7 @@ def test_each_rank_trains_on_its_own_share_of_the_global_batch(monkeypatch, imag
 
 
 def test_one_process_trains_on_the_cpu_unless_told_and_a_missing_gpu_is_named():
-    from jepa_lab.parallel import init_world
+    from jepa_lab.train.parallel import init_world
 
     assert init_world().device == "cpu"  # a plain train(...) in a notebook stays beside the notebook's tensors
     if not torch.cuda.is_available():

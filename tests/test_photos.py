@@ -1,4 +1,4 @@
-"""Tests for jepa_lab.photos: real photos read from scikit-image's bundled sample files."""
+"""Tests for jepa_lab.data.photos: real photos read from scikit-image's bundled sample files."""
 
 import socket
 
@@ -6,8 +6,8 @@ import pytest
 import torch
 from skimage.io import imread
 
-from jepa_lab import photos
-from jepa_lab.photos import PHOTOS, load_photo, load_photos
+from jepa_lab.data import photos
+from jepa_lab.data.photos import PHOTOS, load_photo, load_photos
 
 
 @pytest.fixture(autouse=True)
@@ -15,7 +15,7 @@ def no_network(monkeypatch):
     """Any attempt to open a socket fails the test: the photos must come from local files."""
 
     def refuse(*args, **kwargs):
-        raise AssertionError("jepa_lab.photos tried to open a network socket")
+        raise AssertionError("jepa_lab.data.photos tried to open a network socket")
 
     monkeypatch.setattr(socket, "socket", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)

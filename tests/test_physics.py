@@ -1,10 +1,10 @@
-"""Tests for jepa_lab.physics (bouncing-balls videos with ground truth)."""
+"""Tests for jepa_lab.data.balls (bouncing-balls videos with ground truth)."""
 
 import numpy as np
 import pytest
 import torch
 
-from jepa_lab.physics import BallsConfig, make_balls, simulate, videos_to_float
+from jepa_lab.data.balls import BallsConfig, make_balls, simulate, videos_to_float
 
 CFG = BallsConfig(size=24, frames=12)
 

@@ -1,4 +1,4 @@
-"""Tests for jepa_lab.physics_plots (headless: matplotlib Agg, no model)."""
+"""Tests for jepa_lab.viz.physics (headless: matplotlib Agg, no model)."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -8,10 +8,10 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from jepa_lab.physics import videos_to_float  # noqa: E402
-from jepa_lab.physics_plots import (BREAK_COLOUR, SurpriseExplorer, accuracy_figure, filmstrip_figure,  # noqa: E402
+from jepa_lab.data.balls import videos_to_float  # noqa: E402
+from jepa_lab.viz.physics import (BREAK_COLOUR, SurpriseExplorer, accuracy_figure, filmstrip_figure,  # noqa: E402
                                     surprise_figure)
-from jepa_lab.violations import make_violations  # noqa: E402
+from jepa_lab.data.violations import make_violations  # noqa: E402
 
 
 pytestmark = pytest.mark.usefixtures("no_pyplot_leaks")  # conftest.py

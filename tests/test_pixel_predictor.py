@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from jepa_lab.pixel_predictor import (PixelPredictor, PixelPredictorConfig, load_pixel_predictor, pixel_surprise,
+from jepa_lab.models.pixel_video_predictor import (PixelPredictor, PixelPredictorConfig, load_pixel_predictor, pixel_surprise,
                                       save_pixel_predictor, train_pixel_predictor)
-from jepa_lab.violations import possible_events
+from jepa_lab.data.violations import possible_events
 
 SMALL = PixelPredictorConfig(width=8, steps=60, batch_size=16, lr=3e-3)
 

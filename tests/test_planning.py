@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from jepa_lab.cem import CEM, CEMConfig
-from jepa_lab.mppi import MPPI, MPPIConfig, mppi_weights
-from jepa_lab.planner import ActionBounds, PlanResult, RecedingHorizon, mpc_episode, random_policy, shift_plan
+from jepa_lab.planning.cem import CEM, CEMConfig
+from jepa_lab.planning.mppi import MPPI, MPPIConfig, mppi_weights
+from jepa_lab.planning.base import ActionBounds, PlanResult, RecedingHorizon, mpc_episode, random_policy, shift_plan
 
 H, A = 5, 2
 TARGET = torch.tensor([0.3, -0.4]).expand(H, A)  # inside the unit ball

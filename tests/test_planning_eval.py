@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 import torch
 
-from jepa_lab.ac_predictor import ACPredictor, ACPredictorConfig
-from jepa_lab.cem import CEM, CEMConfig
-from jepa_lab.planner import ActionBounds, mpc_episode
-from jepa_lab.planning_eval import METHODS, PlanSettings, evaluate, make_policy, run_episodes, summarise
-from jepa_lab.pretrained import load_pretrained
-from jepa_lab.trajectories import make_env
-from jepa_lab.two_rooms import TwoRooms
-from jepa_lab.video_vit import VideoViT, VideoViTConfig
-from jepa_lab.world_model import LatentWorldModel, MPCPolicy
+from jepa_lab.models.ac_predictor import ACPredictor, ACPredictorConfig
+from jepa_lab.planning.cem import CEM, CEMConfig
+from jepa_lab.planning.base import ActionBounds, mpc_episode
+from jepa_lab.eval.planning import METHODS, PlanSettings, evaluate, make_policy, run_episodes, summarise
+from jepa_lab.weights.pretrained import load_pretrained
+from jepa_lab.envs.trajectories import make_env
+from jepa_lab.envs.two_rooms import TwoRooms
+from jepa_lab.models.video_vit import VideoViT, VideoViTConfig
+from jepa_lab.models.world_model import LatentWorldModel, MPCPolicy
 
 FAST = PlanSettings(horizon=4, samples=32, elites=4, iterations=2, mppi_iterations=2)
 
@@ -47,7 +47,7 @@ def test_every_method_runs_an_episode(method):
 
 
 def _pixel():
-    from jepa_lab.pixel_model import PixelModelConfig, PixelWorldModel
+    from jepa_lab.models.pixel_world_model import PixelModelConfig, PixelWorldModel
 
     torch.manual_seed(0)
     return PixelWorldModel(PixelModelConfig(width=4)).eval()

@@ -1,4 +1,4 @@
-"""Tests for jepa_lab.planning_plots (headless: matplotlib Agg, no browser, no world model)."""
+"""Tests for jepa_lab.viz.planning (headless: matplotlib Agg, no browser, no world model)."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -9,10 +9,10 @@ import torch  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from jepa_lab.cem import CEM, CEMConfig  # noqa: E402
-from jepa_lab.mppi import MPPI, MPPIConfig  # noqa: E402
-from jepa_lab.planner import ActionBounds, Episode  # noqa: E402
-from jepa_lab.planning_plots import (  # noqa: E402
+from jepa_lab.planning.cem import CEM, CEMConfig  # noqa: E402
+from jepa_lab.planning.mppi import MPPI, MPPIConfig  # noqa: E402
+from jepa_lab.planning.base import ActionBounds, Episode  # noqa: E402
+from jepa_lab.viz.planning import (  # noqa: E402
     CEMIterationExplorer,
     EpisodeReplay,
     arena_map_figure,

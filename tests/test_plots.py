@@ -1,4 +1,4 @@
-"""Tests for jepa_lab.plots: every figure builds with the expected axes and artists, and the mask overlay
+"""Tests for jepa_lab.viz.plots: every figure builds with the expected axes and artists, and the mask overlay
 marks exactly the target / context patches."""
 import numpy as np
 import pytest
@@ -7,10 +7,10 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from jepa_lab import plots
-from jepa_lab.masks import MultiBlockConfig, indices_to_mask, sample_multiblock
-from jepa_lab.probe import ProbeResult
-from jepa_lab.shapes import make_shapes
+from jepa_lab.viz import plots
+from jepa_lab.masking.multiblock import MultiBlockConfig, indices_to_mask, sample_multiblock
+from jepa_lab.eval.probe import ProbeResult
+from jepa_lab.data.shapes import make_shapes
 
 
 @pytest.fixture(scope="module")

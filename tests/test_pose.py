@@ -5,7 +5,7 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from jepa_lab.pose import (euler_to_matrix, integrate_pose, matrix_to_euler, planar_action, pose_difference,
+from jepa_lab.fullscale.pose import (euler_to_matrix, integrate_pose, matrix_to_euler, planar_action, pose_difference,
                            rollout_poses)
 
 

@@ -1,10 +1,10 @@
-"""Tests for jepa_lab.predictor (the I-JEPA predictor)."""
+"""Tests for jepa_lab.models.ijepa_predictor (the I-JEPA predictor)."""
 
 import pytest
 import torch
 
-from jepa_lab.pos_embed import sincos_2d
-from jepa_lab.predictor import Predictor, PredictorConfig
+from jepa_lab.models.pos_embed import sincos_2d
+from jepa_lab.models.ijepa_predictor import Predictor, PredictorConfig
 
 D, GRID = 48, (4, 4)  # encoder width, 4x4 grid: N = 16
 CFG = PredictorConfig(embed_dim=32, depth=2, num_heads=4)

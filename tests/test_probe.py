@@ -5,8 +5,8 @@ import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from jepa_lab.ijepa import IJEPA, IJEPAConfig
-from jepa_lab.probe import extract_features, fit_logistic, linear_probe, pixel_features, probe_shapes
+from jepa_lab.models.ijepa import IJEPA, IJEPAConfig
+from jepa_lab.eval.probe import extract_features, fit_logistic, linear_probe, pixel_features, probe_shapes
 
 
 def blobs(n: int, dim: int = 6, k: int = 3, spread: float = 1.5, seed: int = 0):

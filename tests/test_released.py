@@ -4,7 +4,7 @@ and shapes (full widths, depth 1 to stay fast) for every released file name, loa
 import pytest
 import torch
 
-from jepa_lab.released import (RELEASED, choose_entry, from_hf, load_released, read_checkpoint, spec_for,
+from jepa_lab.fullscale.released import (RELEASED, choose_entry, from_hf, load_released, read_checkpoint, spec_for,
                                strip_prefixes)
 
 BLOCK = ["norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight", "attn.proj.bias",
@@ -201,7 +201,7 @@ def test_a_bad_predictor_fails_before_the_encoder_is_loaded(tmp_path, monkeypatc
     ckpt, prefix = write_official(tmp_path, "vjepa2-ac-vitg.pt")
     ckpt["predictor"][prefix + "predictor_proj.weight"] = torch.zeros(1280, 1024)
     torch.save(ckpt, tmp_path / "vjepa2-ac-vitg.pt")
-    from jepa_lab import released
+    from jepa_lab.fullscale import released
 
     loaded = []
     monkeypatch.setattr(released, "load_strict", lambda m, *a, **k: loaded.append(m))

@@ -5,8 +5,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from jepa_lab.robot_planner import RobotPlanSettings, latent_energy, plan_robot_action
-from jepa_lab.vjepa2_ac import VJEPA2ACConfig, VJEPA2ACPredictor
+from jepa_lab.fullscale.robot_planner import RobotPlanSettings, latent_energy, plan_robot_action
+from jepa_lab.fullscale.vjepa2_ac import VJEPA2ACConfig, VJEPA2ACPredictor
 
 CFG = VJEPA2ACConfig.preset("tiny")
 SMALL = RobotPlanSettings(samples=24, elites=4, iterations=3)

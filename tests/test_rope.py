@@ -1,11 +1,11 @@
-"""Tests for jepa_lab.rope (V-JEPA 2 3D RoPE) and pos_embed.sincos_3d."""
+"""Tests for jepa_lab.models.rope (V-JEPA 2 3D RoPE) and pos_embed.sincos_3d."""
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jepa_lab.pos_embed import sincos_1d, sincos_3d
-from jepa_lab.rope import LAYOUTS, apply_rope_3d, grid_positions, rope_3d_angles, rope_chunk_dim
+from jepa_lab.models.pos_embed import sincos_1d, sincos_3d
+from jepa_lab.models.rope import LAYOUTS, apply_rope_3d, grid_positions, rope_3d_angles, rope_chunk_dim
 
 FAST = settings(max_examples=30, deadline=None)
 TRUE_ROTATIONS = ("interleave", "half")

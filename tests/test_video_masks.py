@@ -1,11 +1,11 @@
-"""Tests for jepa_lab.video_masks (V-JEPA 3D multi-block and future masks)."""
+"""Tests for jepa_lab.masking.multiblock3d (V-JEPA 3D multi-block and future masks)."""
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jepa_lab.masks import gather_tokens, indices_to_mask
-from jepa_lab.video_masks import (
+from jepa_lab.masking.multiblock import gather_tokens, indices_to_mask
+from jepa_lab.masking.multiblock3d import (
     VIDEO_PRESETS,
     VideoMaskBatch,
     VideoMaskConfig,

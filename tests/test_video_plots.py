@@ -1,4 +1,4 @@
-"""Tests for jepa_lab.video_plots and jepa_lab.video_widgets (headless: matplotlib Agg, no browser)."""
+"""Tests for jepa_lab.viz.video and jepa_lab.viz.video_widgets (headless: matplotlib Agg, no browser)."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -10,9 +10,9 @@ import torch  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from jepa_lab.physics import BallsConfig, make_balls, videos_to_float  # noqa: E402
-from jepa_lab.video_masks import VideoMaskConfig, future_mask, sample_video_masks  # noqa: E402
-from jepa_lab.video_plots import (  # noqa: E402
+from jepa_lab.data.balls import BallsConfig, make_balls, videos_to_float  # noqa: E402
+from jepa_lab.masking.multiblock3d import VideoMaskConfig, future_mask, sample_video_masks  # noqa: E402
+from jepa_lab.viz.video import (  # noqa: E402
     clip_array,
     mask_fraction_bars,
     token_roles,
@@ -20,7 +20,7 @@ from jepa_lab.video_plots import (  # noqa: E402
     video_mask_overlay,
     video_mask_strip,
 )
-from jepa_lab.video_widgets import VideoMaskExplorer, video_mask_explorer  # noqa: E402
+from jepa_lab.viz.video_widgets import VideoMaskExplorer, video_mask_explorer  # noqa: E402
 
 GRID = (4, 4, 4)  # 8 frames / tubelet 2, 32 px / patch 8: the 'tiny' video ViT grid
 

@@ -5,9 +5,9 @@ from dataclasses import replace
 import pytest
 import torch
 
-from jepa_lab.rope import grid_positions
-from jepa_lab.video_vit import VideoViT, VideoViTConfig
-from jepa_lab.vit import count_parameters
+from jepa_lab.models.rope import grid_positions
+from jepa_lab.models.video_vit import VideoViT, VideoViTConfig
+from jepa_lab.models.vit import count_parameters
 
 # Trainable parameters of the released V-JEPA 2 encoders (RoPE, no pos_embed), from the official modules.
 OFFICIAL_COUNTS = {"vit_l16": 303_885_312, "vit_h16": 631_648_000, "vit_g16": 1_012_173_952}

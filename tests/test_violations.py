@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from jepa_lab.clips import ClipDataset, cached_clips
-from jepa_lab.violations import LAWS, VARIANTS, WALL_COLOR, ViolationConfig, make_violations, possible_events
+from jepa_lab.data.clips import ClipDataset, cached_clips
+from jepa_lab.data.violations import LAWS, VARIANTS, WALL_COLOR, ViolationConfig, make_violations, possible_events
 
 N = 128  # 32 minimal sets (64 pairs): 4 sets per (law, variant)
 

@@ -1,4 +1,4 @@
-"""Tests for jepa_lab.vit (the ViT backbone) and jepa_lab.pos_embed (fixed sin-cos tables)."""
+"""Tests for jepa_lab.models.vit (the ViT backbone) and jepa_lab.models.pos_embed (fixed sin-cos tables)."""
 
 import math
 
@@ -6,8 +6,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from jepa_lab.pos_embed import sincos_1d, sincos_2d
-from jepa_lab.vit import VIT_PRESETS, ViTConfig, VisionTransformer, count_parameters
+from jepa_lab.models.pos_embed import sincos_1d, sincos_2d
+from jepa_lab.models.vit import VIT_PRESETS, ViTConfig, VisionTransformer, count_parameters
 
 # 16x16 images, 4x4 grid of 4x4 patches: N = 16 tokens of width 32.
 SMALL = ViTConfig(img_size=16, patch_size=4, embed_dim=32, depth=2, num_heads=4)

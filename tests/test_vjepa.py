@@ -6,12 +6,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from jepa_lab.physics import BallsConfig, make_balls, videos_to_float
-from jepa_lab.video_masks import future_mask, sample_video_masks
-from jepa_lab.video_predictor import VideoPredictor, VideoPredictorConfig
-from jepa_lab.video_vit import VideoViT, VideoViTConfig
-from jepa_lab.vit import count_parameters
-from jepa_lab.vjepa import VJEPA, VJEPAConfig
+from jepa_lab.data.balls import BallsConfig, make_balls, videos_to_float
+from jepa_lab.masking.multiblock3d import future_mask, sample_video_masks
+from jepa_lab.models.vjepa_predictor import VideoPredictor, VideoPredictorConfig
+from jepa_lab.models.video_vit import VideoViT, VideoViTConfig
+from jepa_lab.models.vit import count_parameters
+from jepa_lab.models.vjepa import VJEPA, VJEPAConfig
 
 SMALL = replace(VJEPAConfig.preset("tiny"),
                 video=VideoViTConfig(embed_dim=32, depth=2, num_heads=2),

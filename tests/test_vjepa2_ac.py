@@ -8,10 +8,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from jepa_lab.pose import integrate_pose
-from jepa_lab.rope import apply_rope_3d
-from jepa_lab.vit import count_parameters
-from jepa_lab.vjepa2_ac import VJEPA2ACConfig, VJEPA2ACPredictor, step_positions
+from jepa_lab.fullscale.pose import integrate_pose
+from jepa_lab.models.rope import apply_rope_3d
+from jepa_lab.models.vit import count_parameters
+from jepa_lab.fullscale.vjepa2_ac import VJEPA2ACConfig, VJEPA2ACPredictor, step_positions
 
 BLOCK_KEYS = ["norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight",
               "attn.proj.bias", "norm2.weight", "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias",

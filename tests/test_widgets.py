@@ -1,4 +1,4 @@
-"""Tests for jepa_lab.widgets: the explorers are driven through their controls and callbacks, no browser."""
+"""Tests for jepa_lab.viz.widgets: the explorers are driven through their controls and callbacks, no browser."""
 from types import SimpleNamespace
 
 import ipywidgets as W
@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from jepa_lab.embedding import pca_2d
-from jepa_lab.masks import MultiBlockConfig
-from jepa_lab.shapes import make_shapes
-from jepa_lab.widgets import EmbeddingExplorer, MaskExplorer, embedding_explorer, image_png, mask_explorer
+from jepa_lab.viz.embedding import pca_2d
+from jepa_lab.masking.multiblock import MultiBlockConfig
+from jepa_lab.data.shapes import make_shapes
+from jepa_lab.viz.widgets import EmbeddingExplorer, MaskExplorer, embedding_explorer, image_png, mask_explorer
 
 
 @pytest.fixture(scope="module")

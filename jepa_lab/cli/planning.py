@@ -1,0 +1,134 @@
+"""The planning commands of ``jepa-lab`` (see cli.py for the rest):
+
+    jepa-lab train-ac --env two_rooms [--encoder PATH] [--episodes E] [--steps N] [--batch-size B]
+                      [--rollout-steps K] [--pixel] [--run-dir DIR] [--no-resume] [--ckpt-every K] --out PATH
+    torchrun --nproc_per_node 2 -m jepa_lab train-ac ...   (data-parallel, DDP)
+    jepa-lab plan --env two_rooms [--episodes N] [--methods cem,random,...] [--horizon H] [--samples S]
+                  [--iterations I] [--json PATH]
+
+``train-ac`` is phase 2 of V-JEPA 2-AC: random-action trajectories of the env, a frozen V-JEPA encoder
+(default: the shipped ``vjepa_envs``), a fresh action-conditioned predictor (or, with ``--pixel``, the pixel
+baseline); it writes a world-model file. Training checkpoints go to ``--run-dir`` (default
+``runs/ac-ENV`` or ``runs/ac-ENV-pixel``); the same command run again resumes from there. ``plan`` runs fixed-seed episodes per method with a progress bar and
+prints the success table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+from dataclasses import replace
+
+
+def add_parsers(sub, int_at_least, parallel_args) -> None:
+    from ..eval.planning import METHODS
+    from ..envs.trajectories import ENV_NAMES
+
+    ac = sub.add_parser("train-ac", help="train an action-conditioned world model on a frozen encoder",
+                        description="Phase 2 of V-JEPA 2-AC: random-action trajectories of an environment, a frozen "
+                        "V-JEPA encoder and a fresh action-conditioned predictor (or the pixel baseline).")
+    ac.add_argument("--env", choices=ENV_NAMES, default="two_rooms", help="environment: %(choices)s")
+    ac.add_argument("--encoder", metavar="PATH", help="V-JEPA weights file (default: the shipped vjepa_envs)")
+    ac.add_argument("--episodes", type=int_at_least(1), metavar="E", help="action-labelled episodes")
+    ac.add_argument("--steps", type=int_at_least(1), metavar="N", help="optimiser steps")
+    ac.add_argument("--rollout-steps", type=int_at_least(0), metavar="K", help="steps of the rollout loss (default: 4)")
+    ac.add_argument("--pixel", action="store_true", help="train the pixel-space baseline instead")
+    ac.add_argument("--batch-size", type=int_at_least(1), metavar="B", help="windows per step (default: 64)")
+    ac.add_argument("--out", required=True, metavar="PATH", help="world-model file to write")
+    ac.add_argument("--run-dir", metavar="DIR", help="training checkpoints (default: runs/ac-ENV[-pixel])")
+    ac.add_argument("--no-resume", action="store_true", help="start over even if DIR/last.pt exists")
+    ac.add_argument("--ckpt-every", type=int_at_least(1), default=500, metavar="K",
+                    help="save DIR/last.pt every K steps (default: %(default)s)")
+    parallel_args(ac)
+
+    plan = sub.add_parser("plan", help="run planning episodes and print the success table",
+                          description="Run fixed-seed episodes with each method and print success rates.")
+    plan.add_argument("--env", choices=ENV_NAMES, default="two_rooms", help="environment: %(choices)s")
+    plan.add_argument("--episodes", type=int_at_least(1), default=10, metavar="N",
+                      help="episodes per method (default: %(default)s)")
+    plan.add_argument("--methods", default="cem,random", metavar="LIST",
+                      help=f"comma-separated, from {','.join(METHODS)} (default: %(default)s)")
+    plan.add_argument("--model", metavar="PATH", help="latent world model (default: the shipped one)")
+    plan.add_argument("--pixel-model", metavar="PATH", help="pixel world model (default: the shipped one)")
+    plan.add_argument("--horizon", type=int_at_least(1), metavar="H", help="planned steps (default: 8)")
+    plan.add_argument("--samples", type=int_at_least(2), metavar="S", help="samples per iteration (default: 128)")
+    plan.add_argument("--iterations", type=int_at_least(1), metavar="I", help="planner iterations (default: 4)")
+    plan.add_argument("--json", metavar="PATH", help="also write the table as JSON")
+
+
+def run(args: argparse.Namespace, argv: list[str], prog: str) -> int:
+    if args.command == "train-ac":
+        return _train_ac(args, shlex.join([prog, *argv]))
+    return _plan(args)
+
+
+def _train_ac(args, command: str) -> int:
+    from ..train.ac import ACTrainConfig, RunOptions, save_world_model, train_ac, train_pixel
+    from .main import parallel_config
+    from ..train.parallel import init_world
+    from ..envs.trajectories import collect
+
+    cfg = ACTrainConfig.preset(args.env)
+    for flag, field in (("episodes", "episodes"), ("steps", "steps"), ("batch_size", "batch_size"),
+                        ("rollout_steps", "rollout_steps")):
+        if getattr(args, flag) is not None:
+            cfg = replace(cfg, **{field: getattr(args, flag)})
+    parallel = parallel_config(args)
+    run_dir = args.run_dir or f"runs/ac-{args.env}{'-pixel' if args.pixel else ''}"
+    run = RunOptions(run_dir, args.ckpt_every, not args.no_resume, parallel)
+    world = init_world(args.device)
+    talk = world.is_main  # under torchrun only rank 0 shows progress
+    traj = collect(cfg.env, cfg.episodes, cfg.episode_steps, seed=cfg.data_seed, progress=talk)
+    if args.pixel:
+        model, log = train_pixel(traj, cfg, progress=talk, run=run)
+    else:
+        model, log = train_ac(_encoder(args.encoder), traj, cfg, progress=talk, run=run)
+    if not world.is_main:
+        return 0
+    metrics = {"train_seconds": log["train_seconds"], "final_teacher_l1": log["teacher"][-1],
+               "final_rollout_l1": log["rollout"][-1], "episodes": cfg.episodes, "steps_run": log["steps_run"]}
+    path = save_world_model(args.out, model, cfg, metrics=metrics, command=command)
+    print(f"trained {log['steps_run']} of {cfg.steps} steps in {log['train_seconds']:.1f} s (checkpoints in "
+          f"{run_dir}); teacher L1 {log['teacher'][0]:.4f} -> {log['teacher'][-1]:.4f}, rollout L1 "
+          f"{log['rollout'][0]:.4f} -> {log['rollout'][-1]:.4f}; wrote {path}")
+    return 0
+
+
+def _encoder(path):
+    """The frozen encoder: the target encoder of a V-JEPA weights file (default: the shipped vjepa_envs)."""
+    from ..weights.pretrained import load_pretrained
+    from ..train.jepa import load_model
+
+    model = load_pretrained("vjepa_envs") if path is None else load_model(path, "jepa_lab.vjepa")
+    return model.target_encoder
+
+
+def _plan(args) -> int:
+    from ..train.ac import load_world_model
+    from ..eval.planning import METHODS, PlanSettings, evaluate, shipped_world_model
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    bad = [m for m in methods if m not in METHODS]
+    if bad or not methods:
+        raise ValueError(f"--methods: unknown {bad or methods}; expected a comma-separated list from {METHODS}")
+    load = lambda path, kind: load_world_model(path)[0] if path else shipped_world_model(kind, args.env)
+    latent = load(args.model, "latent") if {"cem", "mppi"} & set(methods) else None
+    pixel = load(args.pixel_model, "pixel") if "pixel" in methods else None
+    settings = PlanSettings()
+    for name in ("horizon", "samples", "iterations"):
+        if getattr(args, name) is not None:
+            settings = replace(settings, **{name: getattr(args, name)})
+    if args.iterations is not None:
+        settings = replace(settings, mppi_iterations=args.iterations)
+    settings = replace(settings, elites=max(2, min(settings.elites, settings.samples // 4)))
+    rows = {m: evaluate(args.env, m, args.episodes, latent, pixel, settings) for m in methods}
+    print(f"{args.env}, {args.episodes} episodes per method")
+    print(f"{'method':<8} {'success':>8} {'steps':>6} {'final dist':>10} {'ms/step':>8}")
+    for m, r in rows.items():
+        print(f"{m:<8} {r['success']:>8.0%} {r['steps']:>6.1f} {r['final_distance']:>10.1f} {r['ms_per_step']:>8.1f}")
+    if args.json:
+        from ..checkpoint import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps({"env": args.env, "episodes": args.episodes, "rows": rows}, indent=2))
+    return 0

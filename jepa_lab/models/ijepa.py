@@ -1,0 +1,148 @@
+"""I-JEPA: predict the *embeddings* of masked image blocks from a visible context block.
+
+Three networks (Assran et al., 2023):
+- the context ``encoder`` sees only the context patches and is trained by gradients;
+- the ``target_encoder`` sees the whole image, gets no gradients, and follows the encoder by EMA;
+- the ``predictor`` maps context embeddings + target positions to predicted target embeddings.
+
+Loss: smooth-L1 between predictions and the layer-normed (no affine) target-encoder outputs at the target
+positions. Nothing is ever decoded back to pixels.
+
+Shapes: B batch, C channels, H=W pixels, N tokens, Nc context tokens, M target blocks, Nt tokens per block,
+D encoder width.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..config import DictRoundTrip
+from .ema import ema_update_
+from ..masking.multiblock import MaskBatch, MultiBlockConfig, gather_tokens
+from .ijepa_predictor import Predictor, PredictorConfig
+from .vit import ViTConfig, VisionTransformer
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Optimisation settings: AdamW with warmup + cosine lr, cosine weight decay, linear EMA ramp."""
+
+    steps: int = 1500
+    batch_size: int = 64
+    lr: float = 5e-4
+    final_lr: float = 1e-5
+    warmup_steps: int = 100
+    weight_decay: tuple[float, float] = (0.04, 0.4)
+    ema: tuple[float, float] = (0.996, 1.0)
+    grad_clip: float = 1.0
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which images to train on: ``shapes`` (procedural, see jepa_lab.data.shapes) at ``img_size`` pixels."""
+
+    name: str = "shapes"
+    num_images: int = 20000
+    seed: int = 0
+    # Large shapes (half to 90% of the image side): at 32 px with 4 px patches, a shape then spans several
+    # patches, so predicting hidden parts of it requires knowing what it is - the signal I-JEPA learns from.
+    scale_range: tuple[float, float] = (0.5, 0.9)
+    # Half the images in reversed contrast (dark shape, light ground): the shape is the same, but a linear
+    # read-out of raw pixels can no longer pretend to recognise it by where the bright pixels are.
+    light_background_prob: float = 0.5
+
+
+@dataclass(frozen=True)
+class IJEPAConfig(DictRoundTrip):
+    """Everything that defines an I-JEPA run. Presets: ``IJEPAConfig.preset("tiny" | "vit_h14" | "vit_g16")``."""
+
+    vit: ViTConfig = ViTConfig()
+    predictor: PredictorConfig = PredictorConfig()
+    masks: MultiBlockConfig = MultiBlockConfig(min_keep=4)
+    optim: OptimConfig = OptimConfig()
+    data: DataConfig = DataConfig()
+    seed: int = 0
+
+    @staticmethod
+    def preset(name: str) -> "IJEPAConfig":
+        if name not in IJEPA_PRESETS:
+            raise ValueError(f"unknown I-JEPA preset {name!r}; expected one of {sorted(IJEPA_PRESETS)}")
+        return IJEPA_PRESETS[name]
+
+    def shapes_config(self):
+        """The ``ShapesConfig`` of the training images (probes draw held-out images from the same one)."""
+        from ..data.shapes import ShapesConfig
+
+        return ShapesConfig(size=self.vit.img_size, scale_range=self.data.scale_range,
+                            light_background_prob=self.data.light_background_prob)
+
+
+
+IJEPA_PRESETS: dict[str, IJEPAConfig] = {
+    "tiny": IJEPAConfig(),
+    # The paper's sizes (224 px, 16x16 or 14x14 grids): predictor 384 wide, 12 / 16 deep, heads as the encoder.
+    "vit_h14": IJEPAConfig(
+        vit=ViTConfig.preset("vit_h14"),
+        predictor=PredictorConfig(embed_dim=384, depth=12, num_heads=16),
+        masks=MultiBlockConfig(),
+        optim=OptimConfig(steps=300 * 625, batch_size=2048, lr=1e-3, final_lr=1e-6, warmup_steps=40 * 625),
+    ),
+    "vit_g16": IJEPAConfig(
+        vit=ViTConfig.preset("vit_g16"),
+        predictor=PredictorConfig(embed_dim=384, depth=16, num_heads=16),
+        masks=MultiBlockConfig(),
+        optim=OptimConfig(steps=600 * 625, batch_size=2048, lr=1e-3, final_lr=1e-6, warmup_steps=40 * 625),
+    ),
+}
+
+
+class IJEPA(nn.Module):
+    """Context encoder + EMA target encoder + predictor. Verbs: ``encode``, ``targets``, ``predict``, ``loss``."""
+
+    def __init__(self, cfg: IJEPAConfig = IJEPAConfig()):
+        super().__init__()
+        self.cfg = cfg
+        self.encoder = VisionTransformer(cfg.vit)
+        self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
+        self.predictor = Predictor(cfg.vit.embed_dim, cfg.vit.grid, cfg.predictor)
+        # Inputs are images in [0, 1]; they are standardised with the ImageNet statistics, as in the papers.
+        self.register_buffer("pixel_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("pixel_std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def normalize(self, images: torch.Tensor) -> torch.Tensor:
+        """images [B, 3, H, W] in [0, 1] -> standardised images (same shape)."""
+        self.target_encoder.check_input(images)
+        return (images - self.pixel_mean) / self.pixel_std
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        """Representation used downstream (probes, UMAP): target-encoder tokens of [0, 1] images -> [B, N, D]."""
+        return self.target_encoder(self.normalize(images))
+
+    @torch.no_grad()
+    def targets(self, images: torch.Tensor, masks: MaskBatch) -> torch.Tensor:
+        """Layer-normed target-encoder outputs at the target positions -> [B, M, Nt, D] (no gradient)."""
+        h = self.target_encoder(self.normalize(images))  # [B, N, D]
+        h = F.layer_norm(h, h.shape[-1:])  # normalise each token, no affine
+        b, m, nt = masks.targets.shape
+        return gather_tokens(h, masks.targets.reshape(b, m * nt)).reshape(b, m, nt, -1)  # [B, M, Nt, D]
+
+    def predict(self, images: torch.Tensor, masks: MaskBatch) -> torch.Tensor:
+        """Encode the context patches, then predict every target block's embeddings -> [B, M, Nt, D]."""
+        z_ctx = self.encoder(self.normalize(images), keep=masks.context)  # [B, Nc, D]
+        return self.predictor(z_ctx, masks.context, masks.targets)
+
+    def loss(self, images: torch.Tensor, masks: MaskBatch) -> torch.Tensor:
+        """Smooth-L1 between predicted and target embeddings, averaged over blocks, tokens and dims."""
+        return F.smooth_l1_loss(self.predict(images, masks), self.targets(images, masks))
+
+    def update_target(self, momentum: float) -> None:
+        """EMA step: target <- momentum * target + (1 - momentum) * encoder."""
+        ema_update_(self.target_encoder, self.encoder, momentum)

@@ -1,0 +1,288 @@
+"""Training a JEPA: the loop, its schedules, the loss log and resumable checkpoints.
+
+One loop serves every method; a ``Recipe`` says what differs (model class, training data, how masks are
+drawn). ``train(cfg, out_dir)`` is what ``jepa-lab train ijepa|vjepa --preset tiny`` runs. It writes
+``out_dir/log.csv`` (one line per step) and ``out_dir/last.pt`` (model, EMA target, optimiser, step, RNG
+state and config) every ``ckpt_every`` steps and at the end; running it again on the same ``out_dir``
+resumes from ``last.pt``. Under ``torchrun`` the same loop runs data-parallel (parallel.py): each process
+computes its share of every global batch, rank 0 writes the log and the checkpoints, and the checkpoint files
+are the same whatever the number of processes or the strategy (DDP or FSDP).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+import torch
+from tqdm.auto import tqdm
+
+from ..checkpoint import load_checkpoint, save_checkpoint
+from ..models.ema import momentum_at
+from ..models.ijepa import IJEPA, IJEPAConfig
+from ..masking.multiblock import sample_multiblock
+from .parallel import (ParallelConfig, World, accumulate, barrier, check_batch, init_world, load_optimizer,
+                       prepare, shard, state_dicts)
+from ..data.balls import make_balls
+from ..data.shapes import make_shapes
+from ..models.vjepa import VJEPA, VJEPAConfig
+
+CKPT_KIND = "jepa_lab.ijepa"
+LOG_HEADER = ["step", "loss", "lr", "ema_momentum", "seconds"]
+
+
+def cosine(step: int, total: int, start: float, end: float) -> float:
+    """Cosine interpolation from ``start`` (step 0) to ``end`` (step ``total``)."""
+    frac = min(max(step / max(total, 1), 0.0), 1.0)
+    return end + 0.5 * (start - end) * (1 + math.cos(math.pi * frac))
+
+
+def lr_at(step: int, cfg) -> float:
+    """Linear warmup to ``cfg.lr``, then cosine decay to ``cfg.final_lr``."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    return cosine(step - cfg.warmup_steps, cfg.steps - cfg.warmup_steps, cfg.lr, cfg.final_lr)
+
+
+def make_optimizer(model, cfg) -> torch.optim.AdamW:
+    """AdamW over encoder + predictor (never the target encoder); no weight decay on biases and norms."""
+    params = [p for name, p in model.named_parameters() if p.requires_grad and not name.startswith("target_encoder")]
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay[0]}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.999))
+
+
+def training_images(cfg: IJEPAConfig) -> torch.Tensor:
+    """The training set of the config: [num_images, 3, H, W] procedural shapes, deterministic from its seed."""
+    if cfg.data.name != "shapes":
+        raise ValueError(f"unknown training data {cfg.data.name!r}; expected 'shapes'")
+    images, _ = make_shapes(cfg.data.num_images, cfg.shapes_config(), seed=cfg.data.seed)
+    return images
+
+
+def training_clips(cfg: VJEPAConfig) -> torch.Tensor:
+    """The training clips of the config: uint8 [num_clips, 3, T, H, W] (a quarter of the memory of floats;
+    ``train_step`` scales each batch to [0, 1]), deterministic from its seed."""
+    if cfg.data.name == "planning_envs":  # action-free video of the planning environments, half each
+        from ..envs.trajectories import ENV_NAMES, action_free_clips
+
+        n, v = cfg.data.num_clips, cfg.video
+        parts = [action_free_clips(env, n // 2 + (i < n % 2), v.num_frames, v.img_size, seed=cfg.data.seed + i)
+                 for i, env in enumerate(ENV_NAMES)]
+        return torch.cat(parts)[torch.randperm(n, generator=torch.Generator().manual_seed(cfg.data.seed))]
+    if cfg.data.name == "possible_events":  # the violation-of-expectation world, without violations
+        from ..data.violations import possible_events
+
+        return possible_events(cfg.data.num_clips, cfg.video.num_frames, seed=cfg.data.seed).movedim(-1, 1)
+    if cfg.data.name != "balls":
+        raise ValueError(f"unknown training data {cfg.data.name!r}; expected 'balls', 'planning_envs' "
+                         f"or 'possible_events'")
+    videos, _ = make_balls(cfg.data.num_clips, cfg.balls_config(), seed=cfg.data.seed)
+    return videos.movedim(-1, 1)  # [N, T, H, W, 3] -> [N, 3, T, H, W]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What differs between the methods the trainer runs."""
+
+    name: str  # progress-bar label
+    kind: str  # checkpoint kind
+    config: type  # frozen config class with from_dict / to_dict
+    model: type  # nn.Module with .loss(inputs, masks) and .update_target(momentum)
+    data: Callable  # cfg -> all training inputs [num, ...]
+    masks: Callable  # (cfg, batch_size, generator) -> the masks model.loss takes
+
+
+RECIPES: dict[str, Recipe] = {
+    "ijepa": Recipe("I-JEPA", CKPT_KIND, IJEPAConfig, IJEPA, training_images,
+                    lambda cfg, b, gen: sample_multiblock(cfg.vit.grid, b, cfg.masks, generator=gen)),
+    "vjepa": Recipe("V-JEPA", "jepa_lab.vjepa", VJEPAConfig, VJEPA, training_clips,
+                    lambda cfg, b, gen: cfg.sample_masks(b, gen)),
+}
+
+
+def recipe_for(cfg) -> Recipe:
+    """The recipe of a config object (by its class)."""
+    for recipe in RECIPES.values():
+        if isinstance(cfg, recipe.config):
+            return recipe
+    raise ValueError(f"no training recipe for {type(cfg).__name__}; expected one of "
+                     f"{[r.config.__name__ for r in RECIPES.values()]}")
+
+
+@dataclass
+class TrainResult:
+    model: torch.nn.Module
+    losses: list[float]
+    seconds: float
+    steps_run: int
+    checkpoint: Path
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps_run / self.seconds if self.seconds > 0 else float("nan")
+
+
+class _State:
+    """Everything that changes during training and must survive a resume."""
+
+    def __init__(self, cfg, world: World, par: ParallelConfig):
+        self.recipe, self.world, self.par = recipe_for(cfg), world, par
+        torch.manual_seed(cfg.seed)
+        self.model = self.recipe.model(cfg)
+        self.gen = torch.Generator().manual_seed(cfg.seed)
+        self.step = 0
+        self.losses: list[float] = []
+
+    def start(self, cfg, ckpt: dict | None = None, path: Path | None = None) -> None:
+        """Load the checkpoint's weights (if any), wrap the model for this world, build the optimiser."""
+        if ckpt is not None:
+            saved = self.recipe.config.from_dict(ckpt["config"])
+            if replace(saved, optim=cfg.optim) != cfg:
+                raise ValueError(f"{path} was written by a run with a different model/data config; "
+                                 "train into a new --out folder or pass --no-resume to start over")
+            self.model.load_state_dict(ckpt["model"])
+        self.module = prepare(self.model, self.world, self.par)
+        self.opt = make_optimizer(self.model, cfg.optim)
+        if ckpt is not None:
+            load_optimizer(self.model, self.opt, ckpt["optimizer"])
+            self.step, self.losses = ckpt["step"], list(ckpt["losses"])
+            self.gen.set_state(ckpt["generator"])
+            torch.set_rng_state(ckpt["torch_rng"])
+
+    def payload(self, cfg) -> dict:
+        """The checkpoint (collective under FSDP: every rank calls it, rank 0 writes it)."""
+        model_sd, opt_sd = state_dicts(self.model, self.opt)
+        return {"kind": self.recipe.kind, "config": cfg.to_dict(), "model": model_sd, "optimizer": opt_sd,
+                "step": self.step, "losses": list(self.losses), "generator": self.gen.get_state(),
+                "torch_rng": torch.get_rng_state()}
+
+    def save(self, cfg, path: Path) -> None:
+        payload = self.payload(cfg)
+        if self.world.is_main:
+            save_checkpoint(path, payload)
+        barrier(self.world)  # nobody runs ahead of (or reads) a checkpoint that is being written
+
+
+def train(cfg, out_dir: str | Path, resume: bool = True, ckpt_every: int = 500, progress: bool = True,
+          data: torch.Tensor | None = None, parallel: ParallelConfig = ParallelConfig()) -> TrainResult:
+    """Train (or resume training) the method of ``cfg`` (an IJEPAConfig or VJEPAConfig); returns the model,
+    per-step losses and timing. ``data`` replaces the config's training set (e.g. a few images in tests).
+
+    Under ``torchrun`` every process runs this; they share each global batch of ``cfg.optim.batch_size``
+    (parallel.py) and rank 0 alone writes the log and checkpoints. ``parallel`` picks DDP or FSDP, gradient
+    accumulation, bf16 autocast and activation checkpointing.
+    """
+    out_dir = Path(out_dir)
+    ckpt_path = out_dir / "last.pt"
+    world = init_world(parallel.device)
+    check_batch(cfg.optim.batch_size, world, parallel)
+    state = _State(cfg, world, parallel)
+    ckpt = load_checkpoint(ckpt_path, state.recipe.kind) if resume and ckpt_path.exists() else None
+    state.start(cfg, ckpt, ckpt_path)
+    images = state.recipe.data(cfg) if data is None else data
+    start_step, t0 = state.step, time.perf_counter()
+    log = _LossLog(out_dir / "log.csv", start_step) if world.is_main else None
+    bar = tqdm(range(start_step, cfg.optim.steps), initial=start_step, total=cfg.optim.steps,
+               desc=state.recipe.name, disable=not (progress and world.is_main))
+    try:
+        for step in bar:
+            loss, lr, mom = train_step(state, images, step, cfg)
+            if log:
+                log.write([step, f"{loss:.6f}", f"{lr:.3g}", f"{mom:.6f}", f"{time.perf_counter() - t0:.2f}"])
+            bar.set_postfix(loss=f"{loss:.4f}")
+            if state.step % ckpt_every == 0 or state.step == cfg.optim.steps:
+                state.save(cfg, ckpt_path)
+    finally:
+        if log:
+            log.close()
+    if state.step == start_step:  # nothing to do: still leave a checkpoint behind
+        state.save(cfg, ckpt_path)
+    seconds = time.perf_counter() - t0
+    return TrainResult(state.model, state.losses, seconds, state.step - start_step, ckpt_path)
+
+
+class _LossLog:
+    """out_dir/log.csv: rows the checkpoint covers are kept, later ones (to be redone) dropped."""
+
+    def __init__(self, path: Path, start_step: int):
+        kept = _log_rows_before(path, start_step)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = open(path, "w", newline="")
+        self.writer = csv.writer(self.file)
+        self.writer.writerows([LOG_HEADER, *kept])
+
+    def write(self, row: list) -> None:
+        self.writer.writerow(row)
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _log_rows_before(path: Path, step: int) -> list[list[str]]:
+    """Rows of an existing loss log with step < ``step`` (empty for a fresh run)."""
+    if step == 0 or not path.exists():
+        return []
+    with open(path, newline="") as f:
+        return [r for r in list(csv.reader(f))[1:] if r and r[0].isdigit() and int(r[0]) < step]
+
+
+def train_ijepa(cfg: IJEPAConfig, out_dir: str | Path, resume: bool = True, ckpt_every: int = 500,
+                progress: bool = True, images: torch.Tensor | None = None) -> TrainResult:
+    """``train`` for an I-JEPA config (``images`` replaces its training set)."""
+    return train(cfg, out_dir, resume, ckpt_every, progress, data=images)
+
+
+def train_step(state: _State, images: torch.Tensor, step: int, cfg) -> tuple[float, float, float]:
+    """One optimiser step + EMA update on one global batch; returns (loss, lr, ema momentum)."""
+    o = cfg.optim
+    lr, wd = lr_at(step, o), cosine(step, o.steps, *o.weight_decay)
+    mom = momentum_at(step, o.steps, *o.ema)
+    for i, group in enumerate(state.opt.param_groups):
+        group["lr"] = lr
+        if i == 0:
+            group["weight_decay"] = wd
+    idx = torch.randint(len(images), (o.batch_size,), generator=state.gen)  # the global batch, on every rank
+    masks = state.recipe.masks(cfg, o.batch_size, state.gen)
+    idx, masks = shard((idx, masks), state.world.rank, state.world.size)  # this rank's share
+    batch = images[idx]
+    if batch.dtype == torch.uint8:  # stored compactly; the models take floats in [0, 1]
+        batch = batch.float().div(255.0)
+    state.opt.zero_grad(set_to_none=True)
+    loss = accumulate(state.module, (batch, masks), state.world, state.par)[0]
+    if o.grad_clip:
+        torch.nn.utils.clip_grad_norm_([p for g in state.opt.param_groups for p in g["params"]], o.grad_clip)
+    state.opt.step()
+    state.model.update_target(mom)
+    state.step += 1
+    state.losses.append(loss.item())
+    return state.losses[-1], lr, mom
+
+
+def load_model(path: str | Path, kind: str | None = None):
+    """Load a trained model of any method (a training ``last.pt`` or a shipped weights file) in eval mode."""
+    ckpt = load_checkpoint(path, kind)
+    recipe = next((r for r in RECIPES.values() if r.kind == ckpt["kind"]), None)
+    if recipe is None:
+        raise ValueError(f"{path} holds a {ckpt['kind']!r} checkpoint, which no training recipe knows")
+    model = recipe.model(recipe.config.from_dict(ckpt["config"]))
+    model.load_state_dict(ckpt["model"])
+    return model.eval()
+
+
+def load_ijepa(path: str | Path) -> IJEPA:
+    """Load a trained I-JEPA in eval mode (a clear error for any other kind of checkpoint)."""
+    return load_model(path, CKPT_KIND)
+
+
+def export_weights(checkpoint: str | Path, out: str | Path, metrics: dict | None = None, command: str = "") -> Path:
+    """Strip a training checkpoint to what inference needs (config, model weights, step, metrics)."""
+    ckpt = load_checkpoint(checkpoint)
+    keep = {"kind": ckpt["kind"], "config": ckpt["config"], "model": ckpt["model"], "step": ckpt["step"],
+            "losses": ckpt["losses"], "metrics": dict(metrics or {}), "command": command}
+    return save_checkpoint(out, keep)
