@@ -29,7 +29,7 @@ import torch
 
 from common import write_json
 from jepa_lab.data.clips import ClipDataset, cached_clips
-from jepa_lab.models.pixel_video_predictor import pixel_surprise
+from jepa_lab.eval.surprise import pixel_surprise
 from jepa_lab.weights.pretrained import load_pretrained
 from jepa_lab.eval.surprise import (auroc, breakdown, clip_scores, latent_surprise, relative_accuracy, scene_control,
                                set_accuracy)

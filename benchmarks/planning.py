@@ -23,7 +23,8 @@ from pathlib import Path
 import torch
 
 from common import write_json
-from jepa_lab.train.ac import ACTrainConfig, train_ac
+from jepa_lab.models.world_model import ACTrainConfig
+from jepa_lab.train.ac import train_ac
 from jepa_lab.checkpoint import load_checkpoint, save_checkpoint
 from jepa_lab.eval.planning import PlanSettings, evaluate, shipped_world_model
 from jepa_lab.weights.pretrained import load_pretrained, pretrained_path

@@ -2,13 +2,14 @@
 
     python benchmarks/run_all.py                      # writes benchmarks/results/quick.json and quick.md
     python benchmarks/run_all.py --out DIR --only physics,limits
-    python benchmarks/run_all.py --readme README.md   # also put the table into the README's results section
+    python benchmarks/run_all.py --readme docs/results.md   # also put the table into docs/results.md
 
 Each benchmark runs in its own process (its own torch threads and memory) with ``--quick --json``; the combined
 JSON holds every benchmark's full output under its name, plus the date, the machine and the seconds each took.
 The markdown table picks the headline numbers (the keys each benchmark documents as stable). A benchmark that
-fails is reported as failed in both files, and the script exits 1 at the end. With ``--readme`` the table
-replaces what stands between the README's ``<!-- run_all -->`` and ``<!-- /run_all -->`` markers.
+fails is reported as failed in both files, and the script exits 1 at the end. With ``--readme FILE`` (the kit's
+results page is docs/results.md) the table replaces what stands between that file's ``<!-- run_all -->`` and
+``<!-- /run_all -->`` markers.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def markdown(summary: dict) -> str:
 
 
 def put_in_readme(readme: Path, table: str) -> None:
-    """Replace the text between the README's markers by ``table`` (atomically)."""
+    """Replace the text between the markers of ``readme`` (docs/results.md) by ``table`` (atomically)."""
     text = readme.read_text()
     start, end = (text.find(m) for m in MARKERS)
     if start < 0 or end < start:
@@ -123,7 +124,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=HERE / "results", help="folder for the JSON and markdown")
     ap.add_argument("--only", help=f"comma-separated subset of {', '.join(BENCHMARKS)}")
-    ap.add_argument("--readme", type=Path, help="also write the table into this README (between its markers)")
+    ap.add_argument("--readme", type=Path, metavar="FILE",
+                    help="also write the table into this markdown file, between its run_all markers (docs/results.md)")
     args = ap.parse_args(argv)
     names = args.only.split(",") if args.only else list(BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]

@@ -27,9 +27,10 @@ from jepa_lab.eval.attentive_probe import ProbeTraining
 from jepa_lab.checkpoint import load_checkpoint, save_checkpoint
 from jepa_lab.data.balls import make_balls, videos_to_float
 from jepa_lab.weights.pretrained import load_pretrained, pretrained_path
-from jepa_lab.train.jepa import load_model
+from jepa_lab.weights.saved import load_model
 from jepa_lab.eval.video_eval import VideoEvalConfig, future_prediction, motion_and_count_probes
 from jepa_lab.models.vjepa import VJEPA, VJEPAConfig
+from jepa_lab.train.jepa import balls_config
 
 # Quick trains its probes as the full evaluation does (with 1,500 training clips the direction probe underfit and
 # ranked the encoders differently) and saves time on a smaller test set and no count baselines.
@@ -42,7 +43,7 @@ def evaluate(model: VJEPA, cfg: VideoEvalConfig, count_baselines: bool = True) -
     torch.manual_seed(model.cfg.seed)
     random_model = VJEPA(model.cfg).eval()
     results = motion_and_count_probes(model, random_model, load_pretrained("ijepa_tiny"), cfg, count_baselines)
-    videos, _ = make_balls(cfg.n_test, model.cfg.balls_config(), seed=cfg.seed + 4, progress=False)
+    videos, _ = make_balls(cfg.n_test, balls_config(model.cfg), seed=cfg.seed + 4, progress=False)
     clips = videos_to_float(videos)  # [B, C, T, H, W]
     trained = future_prediction(model, clips, cfg.future_context)
     random = future_prediction(random_model, clips, cfg.future_context)

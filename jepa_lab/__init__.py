@@ -11,11 +11,11 @@ Shape glossary, used in every docstring and reshape comment of the package:
     T  frames           A  action dimension     K  classes
 """
 
+import os
+
 __version__ = "0.1.0"
 
 
 def fast_mode() -> bool:
     """True when ``JEPA_LAB_FAST=1`` (set by the test command): notebooks use fewer steps and samples."""
-    import os
-
     return os.environ.get("JEPA_LAB_FAST", "0").strip().lower() not in ("", "0", "false", "no")

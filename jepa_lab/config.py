@@ -39,3 +39,12 @@ class DictRoundTrip:
     @classmethod
     def from_dict(cls, d: dict):
         return config_from_dict(cls, d)
+
+
+def is_int(value, low: int | None = None, high: int | None = None) -> bool:
+    """True for a real int (not a bool, which Python counts as one) in ``low..high`` (either bound optional).
+
+    The one check behind every "expected an int >= ..." error of the kit; each caller words its own message."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return False
+    return (low is None or value >= low) and (high is None or value <= high)

@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from jepa_lab.models.ac_predictor import ACPredictor, ACPredictorConfig, KVCache, ac_loss, block_causal_mask
-from jepa_lab.train.ac import ACTrainConfig, load_world_model, save_world_model, train_ac, train_pixel
+from jepa_lab.models.world_model import ACTrainConfig
+from jepa_lab.weights.saved import load_world_model, save_world_model
+from jepa_lab.train.ac import train_ac, train_pixel
 from jepa_lab.models.pixel_world_model import PixelModelConfig, PixelWorldModel
 from jepa_lab.envs.trajectories import action_free_clips, collect, random_actions, read_episodes, write_episodes
 from jepa_lab.models.video_vit import VideoViT, VideoViTConfig

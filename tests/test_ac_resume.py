@@ -8,7 +8,8 @@ import torch
 
 import jepa_lab.train.ac as ac_train
 from jepa_lab.models.ac_predictor import ACPredictorConfig
-from jepa_lab.train.ac import ACTrainConfig, RunOptions, train_ac, train_pixel
+from jepa_lab.models.world_model import ACTrainConfig
+from jepa_lab.train.ac import RunOptions, train_ac, train_pixel
 from jepa_lab.checkpoint import load_checkpoint
 from jepa_lab.models.pixel_world_model import PixelModelConfig
 from jepa_lab.envs.trajectories import collect

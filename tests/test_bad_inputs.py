@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from jepa_lab.train.ac import ACTrainConfig
+from jepa_lab.models.world_model import ACTrainConfig
 from jepa_lab.planning.cem import CEM, CEMConfig
 from jepa_lab.checkpoint import load_checkpoint, save_checkpoint
 from jepa_lab.eval.limits import zoom_view

@@ -11,7 +11,7 @@ import pytest
 
 from jepa_lab.checkpoint import load_checkpoint
 from jepa_lab.cli.main import main
-from jepa_lab.train.jepa import load_ijepa
+from jepa_lab.weights.saved import load_ijepa
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,7 +77,7 @@ def test_info_lists_presets(capsys):
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        ([], "expected a command: train, info, released, train-ac or plan"),
+        ([], "expected a command: train, info, released, train-ac, plan, train-pixel-predictor"),
         (["fly"], "invalid choice: 'fly'"),
         (["train"], "the following arguments are required: model"),
         (["train", "vjepa", "--preset", "vit_h14"], "vjepa has no preset 'vit_h14'"),
@@ -109,11 +109,11 @@ def test_resuming_a_run_of_another_config_is_a_clean_error(tmp_path, capsys):
     # A checkpoint of a different model config in --out: exit 2 with the trainer's message, not a traceback.
     from jepa_lab.checkpoint import save_checkpoint
     from jepa_lab.models.ijepa import IJEPAConfig
-    from jepa_lab.train.jepa import CKPT_KIND
+    from jepa_lab.train.jepa import IJEPA_KIND
     from jepa_lab.models.vit import ViTConfig
 
     other = IJEPAConfig(vit=ViTConfig(embed_dim=48, num_heads=4))
-    save_checkpoint(tmp_path / "last.pt", {"kind": CKPT_KIND, "config": other.to_dict(), "model": {}})
+    save_checkpoint(tmp_path / "last.pt", {"kind": IJEPA_KIND, "config": other.to_dict(), "model": {}})
     with pytest.raises(SystemExit) as exc:
         main(["train", "ijepa", "--steps", "1", "--batch-size", "2", "--out", str(tmp_path)])
     assert exc.value.code == 2
@@ -121,7 +121,7 @@ def test_resuming_a_run_of_another_config_is_a_clean_error(tmp_path, capsys):
 
 
 def test_train_vjepa_runs_and_exports_a_loadable_model(tmp_path):
-    from jepa_lab.train.jepa import load_model
+    from jepa_lab.weights.saved import load_model
     from jepa_lab.models.vjepa import VJEPA
 
     out, export = tmp_path / "run", tmp_path / "vjepa.pt"

@@ -19,8 +19,8 @@ else:  # pragma: no cover - Python 3.10
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTRAS = ("notebooks", "video", "dev")
-TOP_LEVEL = {"jepa_lab", "notebooks", "data", "tests", "benchmarks", "environment.yml", "README.md",
-             "pyproject.toml", ".ci", ".gitignore"}
+TOP_LEVEL = {"jepa_lab", "notebooks", "data", "tests", "benchmarks", "docs", "environment.yml", "README.md",
+             "LICENSE", "CITATION.cff", "pyproject.toml", ".ci", ".gitignore"}
 
 
 def pyproject() -> dict:
@@ -145,3 +145,18 @@ def test_every_image_the_readme_shows_is_in_the_repo_and_small():
         path = ROOT / rel
         assert path.is_file(), f"README shows {rel}, which is missing (regenerate: see 'What the widgets look like')"
         assert path.stat().st_size < 400_000, f"{rel} is {path.stat().st_size:,} bytes; keep screenshots small"
+
+
+def test_a_regular_install_carries_the_shipped_checkpoints():
+    """pyproject's data-files put every shipped file into <prefix>/share/jepa-lab/data, where the loader looks
+    when the package is not inside a clone (a wheel built from this tree was checked to hold them all)."""
+    import fnmatch
+
+    from jepa_lab.weights.pretrained import DATA_DIRS, SHIPPED
+
+    data_files = pyproject()["tool"]["setuptools"]["data-files"]
+    globs = data_files["share/jepa-lab/data"]
+    for file, _ in SHIPPED.values():
+        assert (ROOT / "data" / file).is_file(), file
+        assert any(fnmatch.fnmatch(f"data/{file}", g) for g in globs), f"data/{file} is not in pyproject's data-files"
+    assert Path(sys.prefix) / "share" / "jepa-lab" / "data" in DATA_DIRS

@@ -9,7 +9,8 @@ import torch
 
 from jepa_lab.checkpoint import load_checkpoint, save_checkpoint
 from jepa_lab.models.ema import ema_update_, momentum_at
-from jepa_lab.models.ijepa import IJEPA, IJEPA_PRESETS, IMAGENET_MEAN, IMAGENET_STD, IJEPAConfig
+from jepa_lab.models.ijepa import IJEPA, IJEPA_PRESETS, IJEPAConfig
+from jepa_lab.models.normalize import IMAGENET_MEAN, IMAGENET_STD
 from jepa_lab.masking.multiblock import gather_tokens, sample_multiblock
 from jepa_lab.models.ijepa_predictor import PredictorConfig
 from jepa_lab.models.vit import ViTConfig

@@ -3,8 +3,10 @@
 import pytest
 import torch
 
-from jepa_lab.models.pixel_video_predictor import (PixelPredictor, PixelPredictorConfig, load_pixel_predictor, pixel_surprise,
-                                      save_pixel_predictor, train_pixel_predictor)
+from jepa_lab.models.pixel_video_predictor import PixelPredictor, PixelPredictorConfig
+from jepa_lab.weights.saved import load_pixel_predictor, save_pixel_predictor
+from jepa_lab.eval.surprise import pixel_surprise
+from jepa_lab.train.pixel_video_predictor import train_pixel_predictor
 from jepa_lab.data.violations import possible_events
 
 SMALL = PixelPredictorConfig(width=8, steps=60, batch_size=16, lr=3e-3)

@@ -7,7 +7,8 @@ import torch
 
 from jepa_lab.planning.cem import CEM, CEMConfig
 from jepa_lab.planning.mppi import MPPI, MPPIConfig, mppi_weights
-from jepa_lab.planning.base import ActionBounds, PlanResult, RecedingHorizon, mpc_episode, random_policy, shift_plan
+from jepa_lab.planning.base import ActionBounds, PlanResult
+from jepa_lab.planning.mpc import RecedingHorizon, mpc_episode, random_policy, shift_plan
 
 H, A = 5, 2
 TARGET = torch.tensor([0.3, -0.4]).expand(H, A)  # inside the unit ball

@@ -11,7 +11,8 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from jepa_lab.planning.cem import CEM, CEMConfig  # noqa: E402
 from jepa_lab.planning.mppi import MPPI, MPPIConfig  # noqa: E402
-from jepa_lab.planning.base import ActionBounds, Episode  # noqa: E402
+from jepa_lab.planning.base import ActionBounds
+from jepa_lab.planning.mpc import Episode  # noqa: E402
 from jepa_lab.viz.planning import (  # noqa: E402
     CEMIterationExplorer,
     EpisodeReplay,

@@ -4,8 +4,10 @@ and shapes (full widths, depth 1 to stay fast) for every released file name, loa
 import pytest
 import torch
 
-from jepa_lab.fullscale.released import (RELEASED, choose_entry, from_hf, load_released, read_checkpoint, spec_for,
-                               strip_prefixes)
+from safetensors.torch import save_file
+
+from jepa_lab.fullscale.released import (RELEASED, choose_entry, from_hf, is_safetensors, load_released,
+                                         read_checkpoint, spec_for, strip_prefixes)
 
 BLOCK = ["norm1.weight", "norm1.bias", "attn.qkv.weight", "attn.qkv.bias", "attn.proj.weight", "attn.proj.bias",
          "norm2.weight", "norm2.bias", "mlp.fc1.weight", "mlp.fc1.bias", "mlp.fc2.weight", "mlp.fc2.bias"]
@@ -177,6 +179,27 @@ def test_hugging_face_layout(tmp_path):
     torch.testing.assert_close(m.encoder.blocks[0].attn.qkv.bias, enc["blocks.0.attn.qkv.bias"])
     torch.testing.assert_close(m.predictor.mask_tokens[3], pred["mask_tokens.3"])
 
+
+
+def test_a_hugging_face_safetensors_download_loads_by_its_content(tmp_path):
+    """model.safetensors, as the Hugging Face hub names every V-JEPA 2 file: recognised as safetensors by its bytes,
+    its architecture read from its tensors (width -> ViT-L, depth 1) and config.json (crop size), loaded exactly."""
+    ckpt, _ = write_official(tmp_path, "vitl.pt")
+    enc, _ = strip_prefixes(ckpt["encoder"])
+    pred, _ = strip_prefixes(ckpt["predictor"])
+    hf = _to_hf(enc, "encoder", "blocks") | _to_hf(pred, "predictor", "predictor_blocks")
+    folder = tmp_path / "hf"
+    folder.mkdir()
+    save_file({k: v.contiguous() for k, v in hf.items()}, folder / "model.safetensors")
+    (folder / "config.json").write_text('{"crop_size": 384}')
+    assert is_safetensors(folder / "model.safetensors") and not is_safetensors(tmp_path / "vitl.pt")
+    m = load_released(folder / "model.safetensors", verbose=False)
+    assert m.spec.encoder.embed_dim == 1024 and m.spec.encoder.depth == 1 and m.spec.encoder.img_size == 384
+    assert all(r.ok and not r.missing for r in m.reports)
+    torch.testing.assert_close(m.encoder.blocks[0].attn.qkv.weight, enc["blocks.0.attn.qkv.weight"])
+    torch.testing.assert_close(m.predictor.mask_tokens[3], pred["mask_tokens.3"])
+    (folder / "renamed.bin").write_bytes((folder / "model.safetensors").read_bytes())  # any name: same content
+    assert read_checkpoint(folder / "renamed.bin").keys() == hf.keys()
 
 def test_bad_files_fail_clearly(tmp_path):
     with pytest.raises(ValueError, match="unknown released checkpoint 'vitx.pt'; expected one of"):

@@ -13,7 +13,9 @@ from jepa_lab.models.ema import momentum_at
 from jepa_lab.models.ijepa import IJEPA, IJEPAConfig, OptimConfig
 from jepa_lab.models.ijepa_predictor import PredictorConfig
 from jepa_lab.data.shapes import ShapesConfig, make_shapes
-from jepa_lab.train.jepa import CKPT_KIND, cosine, export_weights, load_ijepa, lr_at, make_optimizer, train_ijepa
+from jepa_lab.train.jepa import make_optimizer, train_ijepa
+from jepa_lab.train.schedules import cosine, lr_at
+from jepa_lab.weights.saved import IJEPA_KIND, export_weights, load_ijepa
 from jepa_lab.models.vit import ViTConfig
 
 HEADER = ["step", "loss", "lr", "ema_momentum", "seconds"]
@@ -99,7 +101,7 @@ def test_tiny_run_learns_and_writes_log_and_checkpoint(tmp_path, images):
     assert [float(r[3]) for r in rows[1:]] == pytest.approx([momentum_at(s, 40) for s in range(40)], abs=1e-6)
 
     assert res.checkpoint == tmp_path / "last.pt"
-    ckpt = load_checkpoint(tmp_path / "last.pt", CKPT_KIND)
+    ckpt = load_checkpoint(tmp_path / "last.pt", IJEPA_KIND)
     assert ckpt["step"] == 40 and ckpt["losses"] == pytest.approx(losses)
     assert IJEPAConfig.from_dict(ckpt["config"]) == cfg
     for k, v in res.model.state_dict().items():
@@ -114,7 +116,7 @@ def test_resume_is_exact(tmp_path, images):
     one_go = train_ijepa(cfg, tmp_path / "a", ckpt_every=5, progress=False, images=images)
 
     run_until(cfg, tmp_path / "b", images, stop_before=5, ckpt_every=5)  # checkpoint at step 5, then killed
-    assert load_checkpoint(tmp_path / "b" / "last.pt", CKPT_KIND)["step"] == 5
+    assert load_checkpoint(tmp_path / "b" / "last.pt", IJEPA_KIND)["step"] == 5
     torch.manual_seed(1234)  # resuming must not depend on the global RNG of the new process
     resumed = train_ijepa(cfg, tmp_path / "b", ckpt_every=5, progress=False, images=images)
 
@@ -133,7 +135,7 @@ def test_resume_after_crash_between_checkpoints_logs_each_step_once(tmp_path, im
     still hold exactly one row per step (the rows of the lost steps replaced, not duplicated)."""
     cfg = small_cfg(steps=10, warmup=3)
     run_until(cfg, tmp_path, images, stop_before=7, ckpt_every=5)
-    assert load_checkpoint(tmp_path / "last.pt", CKPT_KIND)["step"] == 5
+    assert load_checkpoint(tmp_path / "last.pt", IJEPA_KIND)["step"] == 5
     res = train_ijepa(cfg, tmp_path, ckpt_every=5, progress=False, images=images)
     assert res.steps_run == 5 and len(res.losses) == 10
     rows = read_log(tmp_path / "log.csv")
@@ -148,7 +150,7 @@ def test_no_resume_starts_a_fresh_log(tmp_path, images):
     first = train_ijepa(cfg, tmp_path, ckpt_every=5, progress=False, images=images)
     again = train_ijepa(cfg, tmp_path, resume=False, ckpt_every=5, progress=False, images=images)
     assert again.steps_run == 3 and again.losses == pytest.approx(first.losses, abs=1e-6)
-    assert load_checkpoint(tmp_path / "last.pt", CKPT_KIND)["step"] == 3
+    assert load_checkpoint(tmp_path / "last.pt", IJEPA_KIND)["step"] == 3
     rows = read_log(tmp_path / "log.csv")
     assert rows[0] == HEADER
     assert sum(r == HEADER for r in rows) == 1, f"the old run's log was appended to: {rows}"
@@ -164,7 +166,7 @@ def test_resume_with_different_model_config_raises(tmp_path, images):
     other_seed = dataclasses.replace(cfg, seed=1)
     with pytest.raises(ValueError, match="different"):
         train_ijepa(other_seed, tmp_path, ckpt_every=5, progress=False, images=images)
-    assert load_checkpoint(tmp_path / "last.pt", CKPT_KIND)["step"] == 2, "a refused resume must not touch it"
+    assert load_checkpoint(tmp_path / "last.pt", IJEPA_KIND)["step"] == 2, "a refused resume must not touch it"
 
 
 def test_resume_with_more_steps_continues(tmp_path, images):
@@ -186,7 +188,7 @@ def test_load_ijepa_and_export_weights_round_trip(tmp_path, images):
     res = train_ijepa(cfg, tmp_path / "run", ckpt_every=5, progress=False, images=images)
     out = export_weights(res.checkpoint, tmp_path / "w" / "tiny.pt", metrics={"probe_acc": 0.5}, command="x y")
     assert out == tmp_path / "w" / "tiny.pt"
-    exported = load_checkpoint(out, CKPT_KIND)
+    exported = load_checkpoint(out, IJEPA_KIND)
     assert "optimizer" not in exported and "generator" not in exported and "torch_rng" not in exported
     assert exported["step"] == 3 and exported["metrics"] == {"probe_acc": 0.5} and exported["command"] == "x y"
     assert out.stat().st_size < res.checkpoint.stat().st_size  # no AdamW moments

@@ -13,6 +13,7 @@ from jepa_lab.eval.video_eval import VideoEvalConfig, future_prediction, motion_
 from jepa_lab.models.vjepa_predictor import VideoPredictorConfig
 from jepa_lab.models.video_vit import VideoViTConfig
 from jepa_lab.models.vjepa import VJEPA, VJEPAConfig
+from jepa_lab.train.jepa import balls_config
 
 SMALL = replace(VJEPAConfig.preset("tiny"), video=VideoViTConfig(embed_dim=32, depth=1, num_heads=2),
                 predictor=VideoPredictorConfig(embed_dim=24, depth=1, num_heads=2, num_mask_tokens=3),
@@ -25,7 +26,7 @@ def model(seed: int = 0) -> VJEPA:
 
 
 def test_future_prediction_reports_l1_of_predictor_copy_last_and_mean():
-    videos, _ = make_balls(6, SMALL.balls_config(), seed=0, progress=False)
+    videos, _ = make_balls(6, balls_config(SMALL), seed=0, progress=False)
     out = future_prediction(model(), videos_to_float(videos), context_frames=2, batch_size=4)
     assert set(out) == {"future_l1", "copy_last_l1", "mean_l1"}
     assert all(np.isfinite(v) and v > 0 for v in out.values())
@@ -33,7 +34,7 @@ def test_future_prediction_reports_l1_of_predictor_copy_last_and_mean():
 
 def test_copy_last_and_mean_match_a_direct_computation():
     m = model()
-    videos, _ = make_balls(4, SMALL.balls_config(), seed=1, progress=False)
+    videos, _ = make_balls(4, balls_config(SMALL), seed=1, progress=False)
     clips = videos_to_float(videos)
     out = future_prediction(m, clips, context_frames=1)
     with torch.no_grad():

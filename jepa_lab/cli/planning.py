@@ -1,4 +1,4 @@
-"""The planning commands of ``jepa-lab`` (see cli.py for the rest):
+"""The planning commands of ``jepa-lab`` (see main.py for the rest):
 
     jepa-lab train-ac --env two_rooms [--encoder PATH] [--episodes E] [--steps N] [--batch-size B]
                       [--rollout-steps K] [--pixel] [--run-dir DIR] [--no-resume] [--ckpt-every K] --out PATH
@@ -20,11 +20,18 @@ import json
 import shlex
 from dataclasses import replace
 
+from ..checkpoint import atomic_write_text
+from ..envs.trajectories import ENV_NAMES, collect
+from ..eval.planning import METHODS, PlanSettings, evaluate, shipped_world_model
+from ..models.world_model import ACTrainConfig
+from ..train.ac import RunOptions, train_ac, train_pixel
+from ..train.parallel import init_world
+from ..weights.pretrained import load_pretrained
+from ..weights.saved import VJEPA_KIND, load_model, load_world_model, save_world_model
+from .common import add_parallel_args, int_at_least, parallel_config
 
-def add_parsers(sub, int_at_least, parallel_args) -> None:
-    from ..eval.planning import METHODS
-    from ..envs.trajectories import ENV_NAMES
 
+def add_parsers(sub) -> None:
     ac = sub.add_parser("train-ac", help="train an action-conditioned world model on a frozen encoder",
                         description="Phase 2 of V-JEPA 2-AC: random-action trajectories of an environment, a frozen "
                         "V-JEPA encoder and a fresh action-conditioned predictor (or the pixel baseline).")
@@ -40,7 +47,7 @@ def add_parsers(sub, int_at_least, parallel_args) -> None:
     ac.add_argument("--no-resume", action="store_true", help="start over even if DIR/last.pt exists")
     ac.add_argument("--ckpt-every", type=int_at_least(1), default=500, metavar="K",
                     help="save DIR/last.pt every K steps (default: %(default)s)")
-    parallel_args(ac)
+    add_parallel_args(ac)
 
     plan = sub.add_parser("plan", help="run planning episodes and print the success table",
                           description="Run fixed-seed episodes with each method and print success rates.")
@@ -64,11 +71,6 @@ def run(args: argparse.Namespace, argv: list[str], prog: str) -> int:
 
 
 def _train_ac(args, command: str) -> int:
-    from ..train.ac import ACTrainConfig, RunOptions, save_world_model, train_ac, train_pixel
-    from .main import parallel_config
-    from ..train.parallel import init_world
-    from ..envs.trajectories import collect
-
     cfg = ACTrainConfig.preset(args.env)
     for flag, field in (("episodes", "episodes"), ("steps", "steps"), ("batch_size", "batch_size"),
                         ("rollout_steps", "rollout_steps")):
@@ -97,17 +99,11 @@ def _train_ac(args, command: str) -> int:
 
 def _encoder(path):
     """The frozen encoder: the target encoder of a V-JEPA weights file (default: the shipped vjepa_envs)."""
-    from ..weights.pretrained import load_pretrained
-    from ..train.jepa import load_model
-
-    model = load_pretrained("vjepa_envs") if path is None else load_model(path, "jepa_lab.vjepa")
+    model = load_pretrained("vjepa_envs") if path is None else load_model(path, VJEPA_KIND)
     return model.target_encoder
 
 
 def _plan(args) -> int:
-    from ..train.ac import load_world_model
-    from ..eval.planning import METHODS, PlanSettings, evaluate, shipped_world_model
-
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     bad = [m for m in methods if m not in METHODS]
     if bad or not methods:
@@ -128,7 +124,6 @@ def _plan(args) -> int:
     for m, r in rows.items():
         print(f"{m:<8} {r['success']:>8.0%} {r['steps']:>6.1f} {r['final_distance']:>10.1f} {r['ms_per_step']:>8.1f}")
     if args.json:
-        from ..checkpoint import atomic_write_text
 
         atomic_write_text(args.json, json.dumps({"env": args.env, "episodes": args.episodes, "rows": rows}, indent=2))
     return 0

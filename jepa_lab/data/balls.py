@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..config import is_int
 from .shapes import _check_range
 
 _CHUNK = 256  # videos rendered per vectorised step (bounds peak memory: ~256 * T * H * W floats per array)
@@ -74,9 +75,9 @@ class BallsConfig:
     pan: int = 0
 
     def __post_init__(self) -> None:
-        if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 8:
+        if not is_int(self.size, 8):
             raise ValueError(f"size: expected an int >= 8, received {self.size!r}")
-        if isinstance(self.frames, bool) or not isinstance(self.frames, int) or self.frames < 2:
+        if not is_int(self.frames, 2):
             raise ValueError(f"frames: expected an int >= 2, received {self.frames!r}")
         nb = self.num_balls
         if not (isinstance(nb, (tuple, list)) and len(nb) == 2 and all(isinstance(k, int) for k in nb)
@@ -91,7 +92,7 @@ class BallsConfig:
         if not 0.0 <= float(self.occluder) <= 1.0:
             raise ValueError(f"occluder: expected a bool or a probability in [0, 1], received {self.occluder!r}")
         ow = self.occluder_width
-        if isinstance(ow, bool) or not isinstance(ow, int) or not 1 <= ow <= self.size // 2:
+        if not is_int(ow, 1, self.size // 2):
             raise ValueError(f"occluder_width: expected an int in [1, {self.size // 2}], received {ow!r}")
         for name in ("background", "occluder_color"):
             c = getattr(self, name)
@@ -109,7 +110,7 @@ class BallsConfig:
             raise ValueError(f"noise: expected a standard deviation in [0, 1], received {self.noise!r}")
         for name in ("n_direction_bins", "n_speed_bins"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            if not is_int(v, 1):
                 raise ValueError(f"{name}: expected an int >= 1, received {v!r}")
 
 

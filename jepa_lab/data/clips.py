@@ -27,8 +27,9 @@ import torch
 from tqdm.auto import tqdm
 
 from ..checkpoint import atomic_write, atomic_write_text
-from .moving_digits import DigitsConfig, make_digits
+from ..config import is_int
 from .balls import BallsConfig, make_balls, videos_to_float
+from .moving_digits import DigitsConfig, make_digits
 from .video_io import read_video, write_video
 from .violations import ViolationConfig, make_violations
 
@@ -108,10 +109,10 @@ class ClipDataset(torch.utils.data.Dataset):
         self.folder = Path(folder)
         self.index, self.factors = _load_index(self.folder)
         self.num_frames, self.stride, self.backend = num_frames, stride, backend
-        if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
+        if not is_int(stride, 1):
             raise ValueError(f"stride: expected an int >= 1, received {stride!r}")
         if num_frames is not None:
-            if isinstance(num_frames, bool) or not isinstance(num_frames, int) or num_frames < 1:
+            if not is_int(num_frames, 1):
                 raise ValueError(f"num_frames: expected an int >= 1 or None, received {num_frames!r}")
             needed, available = (num_frames - 1) * stride + 1, int(self.index.get("frames", 0))
             if needed > available:

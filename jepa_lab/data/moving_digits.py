@@ -25,8 +25,10 @@ from functools import lru_cache
 
 import numpy as np
 import torch
+from sklearn.datasets import load_digits
 from tqdm.auto import tqdm
 
+from ..config import is_int
 from .balls import _hsv_to_rgb, simulate
 from .shapes import _check_range
 
@@ -66,14 +68,14 @@ class DigitsConfig:
     def __post_init__(self) -> None:
         for name, lo in (("size", 8), ("frames", 2), ("n_direction_bins", 1), ("n_speed_bins", 1)):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            if not is_int(v, lo):
                 raise ValueError(f"{name}: expected an int >= {lo}, received {v!r}")
         nd = self.num_digits
         if not (isinstance(nd, (tuple, list)) and len(nd) == 2 and all(isinstance(k, int) for k in nd)
                 and 1 <= nd[0] <= nd[1]):
             raise ValueError(f"num_digits: expected a pair of ints (low, high) with 1 <= low <= high, received {nd!r}")
         ds = self.digit_size
-        if isinstance(ds, bool) or not isinstance(ds, int) or not 4 <= ds <= self.size - 2:
+        if not is_int(ds, 4, self.size - 2):
             raise ValueError(f"digit_size: expected an int in [4, {self.size - 2}], received {ds!r}")
         _check_range("speed_range", self.speed_range, 0.0, float("inf"))
         if not self.speed_range[1] < self.size - ds:
@@ -94,8 +96,6 @@ class DigitsConfig:
 @lru_cache(maxsize=1)
 def load_glyphs() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's digits: (alpha float32 [N, 8, 8] in [0, 1] = intensity / 16, labels int64 [N])."""
-    from sklearn.datasets import load_digits
-
     d = load_digits()
     glyphs = (d.images / 16.0).clip(0.0, 1.0).astype(np.float32)
     glyphs.flags.writeable = False  # cached and shared: keep it read-only

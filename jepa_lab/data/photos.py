@@ -16,6 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from skimage.io import imread
+
+from ..config import is_int
 
 # name -> file inside skimage/data/ (all part of the scikit-image wheel itself)
 _FILES = {
@@ -38,8 +41,6 @@ def data_dir() -> Path:
 
 def _read(name: str) -> np.ndarray:
     """Read a bundled photo as uint8 [H, W, 3]."""
-    from skimage.io import imread
-
     path = data_dir() / _FILES[name]
     if not path.is_file():
         raise FileNotFoundError(
@@ -61,7 +62,7 @@ def load_photo(name: str, size: int | None = 224) -> torch.Tensor:
     """
     if name not in _FILES:
         raise ValueError(f"unknown photo {name!r}: expected one of {', '.join(PHOTOS)}")
-    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+    if size is not None and (not is_int(size, 1)):
         raise ValueError(f"size: expected None or an int >= 1, received {size!r}")
     img = torch.from_numpy(np.ascontiguousarray(_read(name))).permute(2, 0, 1).float() / 255.0  # [C, H, W]
     if size is None:

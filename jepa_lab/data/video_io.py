@@ -30,9 +30,19 @@ BACKENDS = ("decord", "decord2", "pyav")  # preference order of read_video's aut
 _MODULES = {"decord": "decord", "decord2": "decord2", "pyav": "av"}
 
 
-def _h264_available() -> bool:
-    import av
+def _pyav():
+    """PyAV, imported on first use: it comes with the optional ``video`` extra, so a kit installed without it
+    still imports, and a video call says what to install."""
+    try:
+        import av  # optional dependency (the `video` extra): imported here, not at the top of the file
+    except ModuleNotFoundError as err:
+        raise ModuleNotFoundError("writing and reading mp4 files needs PyAV, part of the kit's video extra: "
+                                  "pip install -e \".[video]\" (or pip install av)") from err
+    return av
 
+
+def _h264_available() -> bool:
+    av = _pyav()
     try:
         av.codec.Codec("libx264", "w")
         return True
@@ -51,8 +61,7 @@ def write_video(path, frames, fps: int | float = 8, codec: str | None = None, cr
     codec: None = ``default_codec()``; crf: H.264 quality (0 lossless .. 51 worst; mpeg4 uses a fixed
     high-quality quantiser instead). The parent folder must exist.
     """
-    import av
-
+    av = _pyav()
     path = Path(path)
     if isinstance(frames, torch.Tensor):
         frames = frames.detach().cpu().numpy()
@@ -122,8 +131,7 @@ def _decord_reader(path: Path, backend: str):
 
 
 def _pyav_open(path: Path):
-    import av
-
+    av = _pyav()
     try:
         container = av.open(str(path))
         if not container.streams.video:

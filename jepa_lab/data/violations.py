@@ -32,6 +32,7 @@ Shapes: T frames, H = W pixels.
 
 from __future__ import annotations
 
+import colorsys
 from dataclasses import dataclass
 
 import numpy as np
@@ -165,8 +166,6 @@ def _solidity(pos, r, direction, color, present, variant, cfg, mid) -> tuple[Sce
 
 
 def _rgb_hue(rgb: np.ndarray) -> float:
-    import colorsys
-
     return colorsys.rgb_to_hsv(*[float(c) for c in rgb])[0]
 
 

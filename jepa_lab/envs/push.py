@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config import is_int
 from . import arena
 from .arena import ArenaEnv
 
@@ -59,7 +60,7 @@ class PushConfig:
                 raise ValueError(f"{name}: expected a number > 0, received {getattr(self, name)!r}")
         for name in ("substeps", "max_steps"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            if not is_int(v, 1):
                 raise ValueError(f"{name}: expected an int >= 1, received {v!r}")
         contact = self.agent_radius + self.object_radius
         if not self.max_step / self.substeps < contact:

@@ -23,7 +23,11 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from ..checkpoint import atomic_write, atomic_write_text
+from ..data.video_io import read_video, write_video
 from .arena import clip_norm
+from .push import Push
+from .two_rooms import TwoRooms
 
 ENV_NAMES = ("two_rooms", "push")
 
@@ -31,12 +35,8 @@ ENV_NAMES = ("two_rooms", "push")
 def make_env(name: str):
     """A fresh environment by short name: ``"two_rooms"`` or ``"push"``."""
     if name == "two_rooms":
-        from .two_rooms import TwoRooms
-
         return TwoRooms()
     if name == "push":
-        from .push import Push
-
         return Push()
     raise ValueError(f"unknown environment {name!r}; expected one of {ENV_NAMES}")
 
@@ -119,9 +119,6 @@ def action_free_clips(env_name: str, num_clips: int, frames: int, img_size: int,
 
 def write_episodes(traj: Trajectories, folder: str | Path, fps: int = 10, progress: bool = True) -> Path:
     """DROID-like layout: ``folder/episode_00000/{recording.mp4, trajectory.npz}`` + ``folder/meta.json``."""
-    from ..checkpoint import atomic_write, atomic_write_text
-    from ..data.video_io import write_video
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for e in tqdm(range(len(traj)), desc="writing episodes", disable=not progress, leave=False):
@@ -143,8 +140,6 @@ def _save_npz(path, arrays: dict) -> None:
 
 def read_episodes(folder: str | Path) -> Trajectories:
     """Read a folder written by ``write_episodes`` back (frames decoded from the mp4 files)."""
-    from ..data.video_io import read_video
-
     folder = Path(folder)
     meta_path = folder / "meta.json"
     if not meta_path.is_file():

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config import is_int
 from . import arena
 from .arena import ArenaEnv
 
@@ -65,7 +66,7 @@ class TwoRoomsConfig:
                              f"received {dr!r}")
         for name in ("substeps", "max_steps"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            if not is_int(v, 1):
                 raise ValueError(f"{name}: expected an int >= 1, received {v!r}")
         if not 0.0 <= self.other_room_prob <= 1.0:
             raise ValueError(f"other_room_prob: expected a probability in [0, 1], received {self.other_room_prob!r}")

@@ -15,8 +15,8 @@ Shapes: B batch, N tokens, D width, K classes, T frames.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import math
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -24,7 +24,6 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 from tqdm.auto import tqdm
-
 
 POSITIONS = ("none", "time", "slot")
 

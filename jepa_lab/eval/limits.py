@@ -22,8 +22,8 @@ import numpy as np
 import torch
 
 from ..envs import arena
-from ..train.ac import encode_episodes
 from ..envs.trajectories import collect
+from ..models.world_model import encode_episodes
 
 Transform = Callable[[np.ndarray], np.ndarray]
 

@@ -16,11 +16,15 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ..planning.cem import CEM, CEMConfig
-from ..planning.mppi import MPPI, MPPIConfig
-from ..planning.base import ActionBounds, RecedingHorizon, mpc_episode, random_policy
+from ..config import is_int
 from ..envs.trajectories import make_env
-from ..models.world_model import MPCPolicy, check_energy_options, reduce_steps
+from ..planning.base import ActionBounds
+from ..planning.cem import CEM, CEMConfig
+from ..planning.energy import check_energy_options, reduce_steps
+from ..planning.mpc import MPCPolicy, RecedingHorizon, mpc_episode, random_policy
+from ..planning.mppi import MPPI, MPPIConfig
+from ..weights.pretrained import pretrained_path
+from ..weights.saved import load_world_model
 
 METHODS = ("cem", "mppi", "random", "oracle", "pixel")
 
@@ -47,7 +51,7 @@ class PlanSettings:
     def __post_init__(self) -> None:
         for name in ("horizon", "samples", "elites", "iterations", "mppi_iterations"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_int(value, 1):
                 raise ValueError(f"PlanSettings.{name}: expected an int >= 1, received {value!r}")
         check_energy_options(self.action_repeat, self.energy)
 
@@ -140,8 +144,5 @@ def evaluate(env_name: str, method: str, episodes: int, latent_model=None, pixel
 
 def shipped_world_model(kind: str, env_name: str):
     """The shipped latent (``kind="latent"``) or pixel (``"pixel"``) world model of an env, in eval mode."""
-    from ..train.ac import load_world_model
-    from ..weights.pretrained import pretrained_path
-
     name = f"{'ac' if kind == 'latent' else 'pixel'}_{env_name}"
     return load_world_model(pretrained_path(name))[0]

@@ -21,6 +21,10 @@ from sklearn.metrics import r2_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ..data.shapes import make_shapes
+from ..models.ijepa import IJEPA
+from ..train.jepa import shapes_config
+
 
 @torch.no_grad()
 def extract_features(encode: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor,
@@ -99,10 +103,7 @@ def probe_shapes(model, n_train: int = 3000, n_test: int = 1500, seed: int = 100
     The probe images come from seeds ``seed`` (train split) and ``seed + 1`` (test split), never from the
     pretraining set (seed 0 by default).
     """
-    from ..models.ijepa import IJEPA
-    from ..data.shapes import make_shapes
-
-    shapes_cfg = shapes_cfg or model.cfg.shapes_config()
+    shapes_cfg = shapes_cfg or shapes_config(model.cfg)
     tr_x, tr_f = make_shapes(n_train, shapes_cfg, seed=seed)
     te_x, te_f = make_shapes(n_test, shapes_cfg, seed=seed + 1)
     torch.manual_seed(model.cfg.seed)

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from sklearn.metrics import roc_auc_score
 
-from .video_eval import _future_index
 from ..masking.multiblock3d import future_mask
+from ..models.pixel_video_predictor import PixelPredictor
+from .video_eval import _future_index
 
 
 def window_starts(frames: int, window: int, stride: int) -> list[int]:
@@ -108,18 +110,11 @@ def set_accuracy(scores: torch.Tensor, impossible: torch.Tensor, set_id: torch.T
 
 def auroc(scores: torch.Tensor, labels: torch.Tensor) -> float:
     """Area under the ROC curve of ``scores`` for binary ``labels`` (1 = impossible): the probability that a
-    random impossible clip outscores a random possible one (ties count half). Rank formula, no sklearn."""
+    random impossible clip outscores a random possible one (ties count half); scikit-learn's ``roc_auc_score``."""
     s, y = np.asarray(scores, dtype=np.float64), np.asarray(labels).astype(bool)
     if y.all() or not y.any():
         raise ValueError("auroc needs both possible (0) and impossible (1) clips")
-    order = s.argsort(kind="mergesort")
-    ranks = np.empty(len(s))
-    ranks[order] = np.arange(1, len(s) + 1)
-    for value in np.unique(s):  # average ranks of ties
-        tie = s == value
-        ranks[tie] = ranks[tie].mean()
-    n1, n0 = y.sum(), (~y).sum()
-    return float((ranks[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+    return float(roc_auc_score(y, s))
 
 
 def breakdown(scores: torch.Tensor, factors: dict, laws, variants, by: str = "pair") -> dict[str, float]:
@@ -137,3 +132,14 @@ def breakdown(scores: torch.Tensor, factors: dict, laws, variants, by: str = "pa
         if keep.any():
             out[vname] = score(scores[keep], factors["impossible"][keep], factors[by][keep])
     return out
+
+
+@torch.no_grad()
+def pixel_surprise(model: PixelPredictor, clips: torch.Tensor, stride: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pixel surprise over the same sliding windows as ``surprise.latent_surprise``: clips [B, 3, T, H, W] in
+    [0, 1] -> (mean |painted - real| of each window's future frames [B, W], first predicted frame [W])."""
+    c = model.cfg
+    starts = window_starts(clips.shape[2], c.window, stride)
+    out = torch.stack([(model(clips[:, :, s:s + c.context]) - clips[:, :, s + c.context:s + c.window]).abs()
+                       .mean(dim=(1, 2, 3, 4)) for s in starts], dim=1)  # [B, W]
+    return out, torch.tensor(starts) + c.context

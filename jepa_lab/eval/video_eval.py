@@ -21,10 +21,11 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 
-from .attentive_probe import ProbeTraining, attentive_probe, extract_tokens, frame_by_frame
-from ..masking.multiblock import gather_tokens
 from ..data.balls import make_balls, videos_to_float
+from ..masking.multiblock import gather_tokens
 from ..masking.multiblock3d import future_mask
+from ..train.jepa import balls_config
+from .attentive_probe import ProbeTraining, attentive_probe, extract_tokens, frame_by_frame
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class VideoEvalConfig:
 def probe_clips(model, cfg: VideoEvalConfig, single_ball: bool) -> tuple[tuple, tuple]:
     """Held-out clips [B, C, T, H, W] + factors for the probes: single-ball clips (motion) or the training
     distribution of ball counts (count). Seeds: cfg.seed + {0, 1} (single) / + {2, 3} (count)."""
-    balls = model.cfg.balls_config()
+    balls = balls_config(model.cfg)
     if single_ball:
         balls = replace(balls, num_balls=(1, 1))
     base = cfg.seed + (0 if single_ball else 2)

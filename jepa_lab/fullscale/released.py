@@ -19,21 +19,23 @@ Shapes: D encoder width, Dp predictor width, K mask tokens.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_file as load_safetensors
 from torch import nn
 
 from ..models.ijepa import IJEPAConfig
 from ..models.ijepa_predictor import Predictor
 from ..models.rope import grid_positions
-from ..models.vjepa_predictor import VideoPredictor
 from ..models.video_vit import VideoViT, VideoViTConfig
 from ..models.vit import VisionTransformer
 from ..models.vjepa import VJEPAConfig
+from ..models.vjepa_predictor import VideoPredictor
 from .vjepa2_ac import VJEPA2ACConfig, VJEPA2ACPredictor
 
 ENTRIES = ("auto", "target_encoder", "encoder")
@@ -85,19 +87,41 @@ def spec_for(path: str | os.PathLike) -> ReleasedSpec:
     return RELEASED[name]
 
 
+# encoder width -> V-JEPA 2 preset of a Hugging Face download (whose file name, model.safetensors, says nothing)
+HF_WIDTHS = {1024: "vit_l16", 1280: "vit_h16", 1408: "vit_g16"}
+
+
+def spec_from_hf(parts: dict, folder: Path) -> ReleasedSpec:
+    """The spec of converted Hugging Face V-JEPA 2 weights, read from their content: the encoder's width picks
+    the preset, the block indices give the depths, and ``config.json`` beside the file (when present) the
+    crop size (default 256 px)."""
+    width = parts["encoder"]["patch_embed.proj.weight"].shape[0]
+    if width not in HF_WIDTHS:
+        raise ValueError(f"Hugging Face encoder {width} wide: expected one of {sorted(HF_WIDTHS)} (ViT-L/H/g)")
+    depth = lambda sd, prefix: 1 + max(int(k.split(".")[1]) for k in sd if k.startswith(prefix))  # noqa: E731
+    config = folder / "config.json"
+    img_size = json.loads(config.read_text()).get("crop_size", 256) if config.is_file() else 256
+    return _vjepa2(HF_WIDTHS[width], img_size).with_depth(depth(parts["encoder"], "blocks."),
+                                                           depth(parts["predictor"], "predictor_blocks."))
+
+
+def is_safetensors(path: Path) -> bool:
+    """True when the file's content is a safetensors file (an 8-byte header length, then a JSON header)."""
+    with open(path, "rb") as f:
+        head = f.read(9)
+    return len(head) == 9 and head[8:9] == b"{" and 0 < int.from_bytes(head[:8], "little") < path.stat().st_size
+
+
 # ------------------------------------------------------------------------------------------------ reading
 def read_checkpoint(path: str | os.PathLike) -> dict:
-    """A released file as a dict, read safely (``weights_only=True``; ``.safetensors`` via safetensors)."""
+    """A released file as a dict, read safely (``weights_only=True``; a safetensors file, recognised by its
+    content whatever its name, through the safetensors package)."""
     path = Path(path).expanduser()
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}: download the released weights first (see the "
-                                f"README's 'Full scale' section); this kit never downloads them")
-    if path.suffix == ".safetensors":
-        try:
-            from safetensors.torch import load_file
-        except ImportError as err:
-            raise ImportError("reading .safetensors needs the safetensors package: pip install safetensors") from err
-        return load_file(str(path))
+        raise FileNotFoundError(f"no checkpoint at {path}: download the released weights first (see "
+                                f"docs/fullscale.md); this kit never downloads them")
+    if is_safetensors(path):
+        return load_safetensors(str(path))
     try:  # memory-mapped: a multi-GB file is paged in as its tensors are used, not read up front
         ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except RuntimeError as err:
@@ -297,12 +321,16 @@ class ReleasedModel:
 
 def load_released(path: str | os.PathLike, entry: str = "auto", spec: ReleasedSpec | None = None,
                   predictor: bool = True, verbose: bool = True) -> ReleasedModel:
-    """Load a released checkpoint (file names in ``RELEASED``; pass ``spec`` for a renamed file or a reduced
-    depth). ``entry``: ``auto`` | ``target_encoder`` | ``encoder``. Prints the report when ``verbose``."""
-    spec = spec or spec_for(path)
+    """Load a released checkpoint (file names in ``RELEASED``, or a Hugging Face V-JEPA 2 download such as
+    ``model.safetensors``, recognised by its content; pass ``spec`` for a renamed file or a reduced depth). ``entry``: ``auto`` | ``target_encoder`` | ``encoder``. Prints the report when ``verbose``."""
+    file = Path(path).expanduser()
+    if spec is None and (file.name in RELEASED or not file.is_file()):
+        spec = spec_for(path)  # by the file's name (an unknown name that is no file fails here, clearly)
     ckpt = read_checkpoint(path)
     hf = is_hf(ckpt)
     ckpt = from_hf(ckpt) if hf else ckpt
+    if spec is None:  # a Hugging Face download (model.safetensors) is recognised by its content
+        spec = spec_from_hf(ckpt, file.parent) if hf else spec_for(path)
     chosen = "encoder" if hf else choose_entry(ckpt, entry)
     enc, pred = build_modules(spec)
     rope = getattr(spec.encoder, "pos", "sincos") == "rope"

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ..planning.cem import CEM, CEMConfig
 from ..planning.base import ActionBounds, PlanResult
+from ..planning.cem import CEM, CEMConfig
 from .pose import planar_action
 from .vjepa2_ac import VJEPA2ACPredictor
 

@@ -47,7 +47,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ..models.ijepa import IJEPAConfig
 from ..models.video_vit import VideoViT, VideoViTConfig
-from ..models.vit import ViTConfig, VisionTransformer, count_parameters
+from ..models.vit import VisionTransformer, ViTConfig, count_parameters
 
 
 def flop_count(fn: Callable[..., Any], *args, backward: bool = False, **kwargs) -> int:

@@ -30,11 +30,11 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+from ..config import DictRoundTrip, is_int
 from ..models.ac_predictor import KVCache, block_causal_mask, cached_block
-from ..config import DictRoundTrip
-from .pose import integrate_pose
 from ..models.rope import LAYOUTS, apply_rope_3d
 from ..models.vit import Block, init_transformer_
+from .pose import integrate_pose
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class VJEPA2ACConfig(DictRoundTrip):
     def __post_init__(self):
         for name in ("encoder_dim", "embed_dim", "depth", "num_heads", "action_dim", "max_steps"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_int(value, 1):
                 raise ValueError(f"{name}: expected a positive int, received {value!r}")
         if self.embed_dim % self.num_heads or self.embed_dim // self.num_heads < 6:
             raise ValueError(f"embed_dim={self.embed_dim} must split into num_heads={self.num_heads} heads of >= 6")

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from ..config import DictRoundTrip
+from ..config import DictRoundTrip, is_int
 from .vit import Block, init_transformer_
 
 
@@ -46,7 +46,7 @@ class ACPredictorConfig(DictRoundTrip):
     def __post_init__(self):
         for name in ("embed_dim", "depth", "num_heads", "action_dim", "state_dim", "max_steps"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_int(value, 1):
                 raise ValueError(f"{name}: expected a positive int, received {value!r}")
         if self.embed_dim % self.num_heads:
             raise ValueError(f"embed_dim={self.embed_dim} must be divisible by num_heads={self.num_heads}")

@@ -29,5 +29,6 @@ def ema_update_(target: nn.Module, online: nn.Module, momentum: float) -> None:
     if t_params.keys() != o_params.keys():
         missing = sorted(set(o_params) ^ set(t_params))[:5]
         raise ValueError(f"target and online modules differ in parameter names, e.g. {missing}")
-    names = [n for n in t_params if o_params[n].requires_grad]
-    torch._foreach_lerp_([t_params[n] for n in names], [o_params[n] for n in names], 1.0 - momentum)
+    for name, p_t in t_params.items():
+        if o_params[name].requires_grad:
+            p_t.lerp_(o_params[name], 1.0 - momentum)  # p_t + (1 - m) * (p_o - p_t) = m * p_t + (1 - m) * p_o

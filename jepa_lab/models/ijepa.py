@@ -22,13 +22,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import DictRoundTrip
-from .ema import ema_update_
 from ..masking.multiblock import MaskBatch, MultiBlockConfig, gather_tokens
+from .ema import ema_update_
 from .ijepa_predictor import Predictor, PredictorConfig
-from .vit import ViTConfig, VisionTransformer
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from .normalize import ImageNetNormalize
+from .vit import VisionTransformer, ViTConfig
 
 
 @dataclass(frozen=True)
@@ -77,12 +75,6 @@ class IJEPAConfig(DictRoundTrip):
             raise ValueError(f"unknown I-JEPA preset {name!r}; expected one of {sorted(IJEPA_PRESETS)}")
         return IJEPA_PRESETS[name]
 
-    def shapes_config(self):
-        """The ``ShapesConfig`` of the training images (probes draw held-out images from the same one)."""
-        from ..data.shapes import ShapesConfig
-
-        return ShapesConfig(size=self.vit.img_size, scale_range=self.data.scale_range,
-                            light_background_prob=self.data.light_background_prob)
 
 
 
@@ -114,13 +106,12 @@ class IJEPA(nn.Module):
         self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
         self.predictor = Predictor(cfg.vit.embed_dim, cfg.vit.grid, cfg.predictor)
         # Inputs are images in [0, 1]; they are standardised with the ImageNet statistics, as in the papers.
-        self.register_buffer("pixel_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("pixel_std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.pixel_norm = ImageNetNormalize()
 
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
         """images [B, 3, H, W] in [0, 1] -> standardised images (same shape)."""
         self.target_encoder.check_input(images)
-        return (images - self.pixel_mean) / self.pixel_std
+        return self.pixel_norm(images)
 
     def encode(self, images: torch.Tensor) -> torch.Tensor:
         """Representation used downstream (probes, UMAP): target-encoder tokens of [0, 1] images -> [B, N, D]."""

@@ -10,20 +10,14 @@ Shapes: B clips, C = 3 channels, T frames, Tc context frames, Tf future frames, 
 
 from __future__ import annotations
 
-import argparse
-import shlex
-import sys
-import time
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..config import DictRoundTrip
-from ..eval.surprise import window_starts
 
 
 @dataclass(frozen=True)
@@ -64,86 +58,3 @@ class PixelPredictor(nn.Module):
         change = self.out(torch.cat([self.up(self.down(x)), x], dim=1))  # [B, 3 * Tf, H, W]
         change = rearrange(change, "b (t c) h w -> b c t h w", t=c.future)
         return (context[:, :, -1:] + change).clamp(0, 1)  # the last frame plus what changes
-
-
-def train_pixel_predictor(videos: torch.Tensor, cfg: PixelPredictorConfig = PixelPredictorConfig(),
-                          progress: bool = True) -> tuple[PixelPredictor, dict]:
-    """Train on uint8 clips [N, T, H, W, 3] (T >= window; a random window per sample). Returns (model, log)."""
-    if videos.dtype != torch.uint8 or videos.ndim != 5 or videos.shape[1] < cfg.window:
-        raise ValueError(f"videos: expected uint8 [N, T >= {cfg.window}, H, W, 3], got {videos.dtype} "
-                         f"{tuple(videos.shape)}")
-    torch.manual_seed(cfg.seed)
-    model = PixelPredictor(cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    clips = videos.movedim(-1, 1)  # [N, 3, T, H, W] uint8
-    losses, t0 = [], time.perf_counter()
-    for step in tqdm(range(cfg.steps), desc="pixel predictor", disable=not progress):
-        for group in opt.param_groups:
-            group["lr"] = cfg.lr * 0.5 * (1 + torch.cos(torch.tensor(step / cfg.steps * torch.pi))).item()
-        idx = torch.randint(len(clips), (cfg.batch_size,), generator=gen)
-        s = int(torch.randint(clips.shape[2] - cfg.window + 1, (1,), generator=gen))
-        batch = clips[idx, :, s:s + cfg.window].float() / 255  # [B, 3, window, H, W]
-        loss = F.l1_loss(model(batch[:, :, :cfg.context]), batch[:, :, cfg.context:])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-    return model.eval(), {"loss": losses, "train_seconds": time.perf_counter() - t0}
-
-
-@torch.no_grad()
-def pixel_surprise(model: PixelPredictor, clips: torch.Tensor, stride: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pixel surprise over the same sliding windows as ``surprise.latent_surprise``: clips [B, 3, T, H, W] in
-    [0, 1] -> (mean |painted - real| of each window's future frames [B, W], first predicted frame [W])."""
-    c = model.cfg
-    starts = window_starts(clips.shape[2], c.window, stride)
-    out = torch.stack([(model(clips[:, :, s:s + c.context]) - clips[:, :, s + c.context:s + c.window]).abs()
-                       .mean(dim=(1, 2, 3, 4)) for s in starts], dim=1)  # [B, W]
-    return out, torch.tensor(starts) + c.context
-
-
-KIND = "jepa_lab.pixel_predictor"
-
-
-def save_pixel_predictor(path, model: PixelPredictor, metrics: dict | None = None, command: str = "") -> None:
-    """Config + weights + metrics (+ the command that made it), written atomically."""
-    from ..checkpoint import save_checkpoint
-
-    save_checkpoint(path, {"kind": KIND, "config": model.cfg.to_dict(), "model": model.state_dict(),
-                           "metrics": metrics or {}, "command": command})
-
-
-def load_pixel_predictor(path) -> PixelPredictor:
-    """A saved pixel predictor in eval mode (read with ``weights_only=True``)."""
-    from ..checkpoint import load_checkpoint
-
-    ckpt = load_checkpoint(path, KIND)
-    model = PixelPredictor(PixelPredictorConfig.from_dict(ckpt["config"]))
-    model.load_state_dict(ckpt["model"])
-    return model.eval()
-
-
-def main(argv=None) -> None:
-    """``python -m jepa_lab.models.pixel_video_predictor --out data/pixel_physics.pt``: train on the possible events of the
-    violation-of-expectation world (the intuitive_physics V-JEPA preset's data) and save."""
-    from .vjepa import VJEPAConfig
-    from ..data.violations import possible_events
-
-    ap = argparse.ArgumentParser(description=main.__doc__)
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--steps", type=int, default=PixelPredictorConfig.steps)
-    args = ap.parse_args(argv)
-    data = VJEPAConfig.preset("intuitive_physics").data
-    videos = possible_events(data.num_clips, PixelPredictorConfig.context + PixelPredictorConfig.future,
-                             seed=data.seed)
-    model, log = train_pixel_predictor(videos, PixelPredictorConfig(steps=args.steps))
-    command = "python -m jepa_lab.models.pixel_video_predictor " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
-    save_pixel_predictor(args.out, model, {"train_seconds": log["train_seconds"],
-                                           "final_loss": sum(log["loss"][-100:]) / min(100, len(log["loss"]))},
-                         command)
-    print(f"wrote {args.out} ({log['train_seconds']:.0f} s, final L1 {log['loss'][-1]:.4f})")
-
-
-if __name__ == "__main__":
-    main()

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import DictRoundTrip
-from .world_model import goal_l1_energy, observations_to_tensor
+from ..planning.energy import goal_l1_energy
+from .normalize import observations_to_tensor
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class PixelWorldModel(nn.Module):
 
     def goal_energy(self, frame0: torch.Tensor, state0, goal: torch.Tensor, repeat: int = 1, reduce: str = "final"):
         """actions [S, H, A] -> mean L1 between the imagined frames and the goal image [S] (``repeat``,
-        ``reduce``: as in ``world_model.goal_l1_energy``)."""
+        ``reduce``: as in ``planning.energy.goal_l1_energy``)."""
         if frame0.shape != goal.shape:
             raise ValueError(f"goal image {tuple(goal.shape)} does not match the observation {tuple(frame0.shape)}")
         return goal_l1_energy(self.rollout, frame0, state0, goal, repeat, reduce)

@@ -30,13 +30,15 @@ from __future__ import annotations
 
 import torch
 
+from ..config import is_int
+
 LAYOUTS = ("repeat", "interleave", "half")
 THETA = 10000.0
 
 
 def rope_chunk_dim(head_dim: int) -> int:
     """Dims rotated per axis: 2*((head_dim//3)//2) (64 -> 20, 32 -> 10)."""
-    if not isinstance(head_dim, int) or isinstance(head_dim, bool) or head_dim < 6:
+    if not is_int(head_dim, 6):
         raise ValueError(f"head_dim must be an int >= 6 (3 axes x at least one pair of dims), "
                          f"received {head_dim!r}")
     return 2 * ((head_dim // 3) // 2)

@@ -22,6 +22,7 @@ from einops import rearrange
 from torch import nn
 
 from ..masking.multiblock import gather_tokens
+from .pos_embed import sincos_3d
 from .rope import LAYOUTS, apply_rope_3d, grid_positions
 from .vit import Block, ViTConfig, init_transformer_
 
@@ -117,8 +118,6 @@ class VideoViT(nn.Module):
             self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        from .pos_embed import sincos_3d
-
         init_transformer_(self, self.blocks)
         if self.cfg.pos == "sincos":
             with torch.no_grad():

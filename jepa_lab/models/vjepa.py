@@ -19,12 +19,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import DictRoundTrip
-from .ema import ema_update_
-from .ijepa import IMAGENET_MEAN, IMAGENET_STD, OptimConfig
 from ..masking.multiblock import gather_tokens
 from ..masking.multiblock3d import VideoMaskBatch, VideoMaskConfig, future_mask, sample_video_masks
-from .vjepa_predictor import VideoPredictor, VideoPredictorConfig
+from .ema import ema_update_
+from .ijepa import OptimConfig
+from .normalize import ImageNetNormalize
 from .video_vit import VideoViT, VideoViTConfig
+from .vjepa_predictor import VideoPredictor, VideoPredictorConfig
 
 
 @dataclass(frozen=True)
@@ -79,15 +80,6 @@ class VJEPAConfig(DictRoundTrip):
             masks.append(future_mask(self.video.grid, batch_size, self.future_context))
         return masks
 
-    def balls_config(self):
-        """The ``BallsConfig`` of the training clips (probes draw held-out clips from the same one)."""
-        from ..data.balls import BallsConfig
-
-        return BallsConfig(size=self.video.img_size, frames=self.video.num_frames,
-                           num_balls=self.data.num_balls, occluder=self.data.occluder,
-                           speed_range=self.data.speed_range, noise=self.data.noise,
-                           texture=self.data.texture, pan=self.data.pan)
-
     @staticmethod
     def preset(name: str) -> "VJEPAConfig":
         if name not in VJEPA_PRESETS:
@@ -103,7 +95,7 @@ def _tiny() -> VJEPAConfig:
     random texture (amplitude 0.6) scrolls 1 px per frame behind the balls. On plain or noisy backgrounds a
     2-frame tubelet's pixels already hold a ball's displacement linearly, so a random-init encoder read motion
     as well as a trained one; with the moving texture the future is not the last frame and motion must be
-    learned (README, V-JEPA)."""
+    learned (docs/results.md, V-JEPA)."""
     base = VJEPAConfig()
     return replace(base, video=replace(base.video, pos="sincos"),
                    predictor=replace(base.predictor, pos="sincos", num_mask_tokens=3),
@@ -124,7 +116,7 @@ def _intuitive_physics() -> VJEPAConfig:
     With the tiny preset's sin-cos predictor the future predictions hardly depended on the context (on a plain
     background *where* a token is predicts almost all of its latent) and the violation test stayed near chance;
     with rotary positions they follow what the context shows - a quarter of it at 1,500 steps, most of it at
-    3,000, nearly all at 6,000 - and the visible violations are caught (README)."""
+    3,000, nearly all at 6,000 - and the visible violations are caught (docs/results.md)."""
     tiny = _tiny()
     return replace(tiny, predictor=replace(tiny.predictor, pos="rope"), optim=replace(tiny.optim, steps=6000),
                    data=replace(tiny.data, name="possible_events", num_clips=6000, noise=0.0, texture=0.0, pan=0))
@@ -159,13 +151,12 @@ class VJEPA(nn.Module):
         self.encoder = VideoViT(cfg.video)
         self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
         self.predictor = VideoPredictor(cfg.video.embed_dim, cfg.video.grid, cfg.predictor)
-        self.register_buffer("pixel_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1, 1), persistent=False)
-        self.register_buffer("pixel_std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1, 1), persistent=False)
+        self.pixel_norm = ImageNetNormalize()
 
     def normalize(self, clips: torch.Tensor) -> torch.Tensor:
         """clips [B, 3, T, H, W] in [0, 1] -> standardised clips (same shape)."""
         self.target_encoder.check_input(clips)
-        return (clips - self.pixel_mean) / self.pixel_std
+        return self.pixel_norm(clips)
 
     def encode(self, clips: torch.Tensor) -> torch.Tensor:
         """Representation used downstream: target-encoder tokens of [0, 1] clips -> [B, N, D]."""

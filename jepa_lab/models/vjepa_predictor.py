@@ -23,6 +23,7 @@ from torch import nn
 
 from ..masking.multiblock import gather_tokens
 from .ijepa_predictor import PredictorConfig
+from .pos_embed import sincos_3d
 from .rope import apply_rope_3d, grid_positions
 from .video_vit import check_positions
 from .vit import Block, init_transformer_
@@ -66,8 +67,6 @@ class VideoPredictor(nn.Module):
             self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        from .pos_embed import sincos_3d
-
         init_transformer_(self, self.predictor_blocks)
         with torch.no_grad():
             for token in self.mask_tokens:

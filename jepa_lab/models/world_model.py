@@ -1,43 +1,30 @@
 """A latent world model for planning: a frozen V-JEPA video encoder plus an action-conditioned predictor.
 
 ``encode`` turns observations into layer-normed patch latents, ``rollout`` imagines the latents an action
-sequence leads to, and ``goal_energy`` builds the planner's energy: the mean L1 distance between the imagined
-final latents and the goal image's latents (V-JEPA 2-AC's planning objective), or the smallest such distance
-along the imagined path (``reduce="min"``). A planned action may stand for several simulator steps
-(``repeat``): the plan then looks further ahead for the same number of planned actions. ``MPCPolicy`` closes
-the loop: plan, take the first action, observe, re-plan (warm-started from the previous plan).
+sequence leads to, and ``goal_energy`` builds the planner's energy (planning/energy.py): the mean L1 distance
+between the imagined final latents and the goal image's latents (V-JEPA 2-AC's planning objective), or the
+smallest such distance along the imagined path (``reduce="min"``). ``planning.mpc.MPCPolicy`` closes the loop.
+``ACTrainConfig`` is what a trained world model is made of: its predictor (or pixel model) settings and the
+phase-2 data and optimisation settings that ``train.ac`` uses and its checkpoint keeps.
 
 Shapes: B batch, S samples, H horizon, N patch tokens, D encoder width, A action dim.
 """
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm.auto import tqdm
 
-from .ac_predictor import ACPredictor
-from ..planning.base import RecedingHorizon
-from .ijepa import IMAGENET_MEAN, IMAGENET_STD
+from ..config import DictRoundTrip, is_int
+from ..planning.energy import goal_l1_energy
+from .ac_predictor import ACPredictor, ACPredictorConfig
+from .normalize import ImageNetNormalize, observations_to_tensor
+from .pixel_world_model import PixelModelConfig
 from .video_vit import VideoViT
-
-
-def observations_to_tensor(obs, img_size: int) -> torch.Tensor:
-    """RGB observations (uint8 [B, H, W, 3] or [H, W, 3] arrays/tensors) -> float [B, 3, img, img] in [0, 1],
-    resized with area averaging when the sizes differ."""
-    x = torch.as_tensor(np.asarray(obs))
-    if x.ndim == 3:
-        x = x[None]
-    if x.ndim != 4 or x.shape[-1] != 3:
-        raise ValueError(f"expected RGB observations [B, H, W, 3] or [H, W, 3], got {tuple(x.shape)}")
-    scale = 255.0 if x.dtype == torch.uint8 else 1.0  # uint8 images, or floats already in [0, 1]
-    x = x.permute(0, 3, 1, 2).float() / scale  # [B, H, W, 3] -> [B, 3, H, W]
-    if x.shape[-1] != img_size or x.shape[-2] != img_size:
-        x = F.interpolate(x, size=(img_size, img_size), mode="area")
-    return x
 
 
 class LatentWorldModel(nn.Module):
@@ -55,8 +42,7 @@ class LatentWorldModel(nn.Module):
         if not 1 <= self.context_steps <= limit:
             raise ValueError(f"context_steps: expected 1..{limit} (the predictor's max_steps), "
                              f"received {context_steps!r}")
-        self.register_buffer("pixel_mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("pixel_std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.pixel_norm = ImageNetNormalize()
 
     @property
     def img_size(self) -> int:
@@ -70,7 +56,7 @@ class LatentWorldModel(nn.Module):
     @torch.no_grad()
     def encode(self, obs) -> torch.Tensor:
         """Observations (uint8 RGB [B, H, W, 3] or one [H, W, 3]) -> layer-normed latents [B, N, D]."""
-        x = (observations_to_tensor(obs, self.img_size) - self.pixel_mean) / self.pixel_std
+        x = self.pixel_norm(observations_to_tensor(obs, self.img_size))
         h = self.encoder.encode_frames(x)  # [B, N, D]
         return F.layer_norm(h, h.shape[-1:])
 
@@ -86,7 +72,7 @@ class LatentWorldModel(nn.Module):
         None: one pass, at most the predictor's max_steps."""
         if chunk is None or actions.shape[1] <= chunk:
             return self.predictor.rollout(z0, actions, state0)
-        if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
+        if not is_int(chunk, 1):
             raise ValueError(f"chunk: expected an int >= 1 or None, received {chunk!r}")
         z, state, out = z0, state0, []
         for piece in actions.split(chunk, dim=1):  # [B, <= chunk, A] each
@@ -110,44 +96,6 @@ class LatentWorldModel(nn.Module):
         return goal_l1_energy(rollout, z0, state0, z_goal, repeat, reduce)
 
 
-REDUCTIONS = ("final", "min")
-
-
-def check_energy_options(repeat, reduce) -> None:
-    """Clear errors for the energy's options (``repeat`` an int >= 1, ``reduce`` one of REDUCTIONS)."""
-    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-        raise ValueError(f"repeat: expected an int >= 1 (simulator steps per planned action), received {repeat!r}")
-    if reduce not in REDUCTIONS:
-        raise ValueError(f"reduce: expected one of {REDUCTIONS}, received {reduce!r}")
-
-
-def goal_l1_energy(rollout, start: torch.Tensor, state0, goal: torch.Tensor, repeat: int = 1,
-                   reduce: str = "final"):
-    """The planning energy of a world model's ``rollout(start [S, ...], actions [S, T, A], state0 [S, A])``:
-    planned actions [S, H, A] -> energies [S], the mean L1 between imagined steps and ``goal`` [1, ...].
-    ``start`` [1, ...] is what the model rolls out from (latents, or a frame for the pixel model).
-    ``repeat``: each planned action is held for that many simulator steps (T = H * repeat imagined steps).
-    ``reduce``: "final" scores the last imagined step (V-JEPA 2-AC); "min" the closest step to the goal along
-    the way (a plan that reaches the goal and drifts off scores as well as one that stops there)."""
-    check_energy_options(repeat, reduce)
-    s0 = torch.as_tensor(np.asarray(state0), dtype=torch.float32).reshape(1, -1)  # [1, S]
-
-    @torch.no_grad()
-    def energy(actions: torch.Tensor) -> torch.Tensor:
-        n = actions.shape[0]
-        held = actions.repeat_interleave(repeat, dim=1)  # [S, H, A] -> [S, H * repeat, A]
-        imagined = rollout(start.expand(n, *start.shape[1:]), held, s0.expand(n, -1))  # [S, T, ...]
-        return reduce_steps((imagined - goal[:, None]).abs().flatten(2).mean(dim=2), reduce)  # [S, T] -> [S]
-
-    return energy
-
-
-def reduce_steps(per_step: torch.Tensor, reduce: str) -> torch.Tensor:
-    """Distances to the goal at every imagined step [S, T] -> one energy per sample [S]: the last step
-    (``"final"``) or the closest one (``"min"``)."""
-    return per_step[:, -1] if reduce == "final" else per_step.min(dim=1).values
-
-
 def _single(z: torch.Tensor, name: str) -> torch.Tensor:
     """Accept [N, D] or [1, N, D] latents -> [1, N, D]."""
     if z.ndim == 2:
@@ -157,38 +105,47 @@ def _single(z: torch.Tensor, name: str) -> torch.Tensor:
     return z
 
 
-class MPCPolicy(RecedingHorizon):
-    """Model-predictive control with a world model (anything with ``encode`` and ``goal_energy``: the latent
-    model here or the pixel baseline): ``policy(obs, info) -> action`` plans with ``planner`` toward the goal
-    image set by ``set_goal`` and returns the first action of the plan (numpy [A]); the next call re-plans,
-    warm-started from the rest of this plan. ``plan_ms`` keeps the milliseconds of each planning call.
-    ``repeat`` and ``reduce`` shape the energy (``goal_l1_energy``): with ``repeat=2`` each planned action is
-    imagined for two simulator steps, but only one step of it is taken before re-planning."""
 
-    def __init__(self, model: LatentWorldModel, planner, seed: int = 0, repeat: int = 1, reduce: str = "final"):
-        check_energy_options(repeat, reduce)
-        self.model, self.z_goal, self.repeat, self.reduce = model, None, repeat, reduce
-        super().__init__(planner, seed)
+@torch.no_grad()
+def encode_episodes(model: LatentWorldModel, traj: "Trajectories", batch: int = 256, progress: bool = True):
+    """Every frame of ``traj`` (an ``envs.trajectories.Trajectories``, frames uint8 [E, T + 1, P, P, 3]) through the
+    frozen encoder once: -> layer-normed latents [E, T + 1, N, D]."""
+    flat = traj.frames.reshape(-1, *traj.frames.shape[2:])  # [E * (T + 1), P, P, 3]
+    chunks = range(0, len(flat), batch)
+    z = [model.encode(flat[i:i + batch]) for i in tqdm(chunks, desc="encoding frames", disable=not progress,
+                                                       leave=False)]
+    return torch.cat(z).reshape(*traj.frames.shape[:2], *z[0].shape[1:])
 
-    def reset(self) -> None:
-        super().reset()
-        self.plan_ms = []
 
-    def set_goal(self, goal_image) -> None:
-        """Goal image: uint8 RGB [H, W, 3] of the same size as the observations (checked at the first plan)."""
-        goal = np.asarray(goal_image)
-        if goal.ndim != 3 or goal.shape[-1] != 3:
-            raise ValueError(f"goal image: expected one RGB image [H, W, 3], got shape {goal.shape}")
-        self.goal_shape, self.z_goal = goal.shape, self.model.encode(goal)
+@dataclass(frozen=True)
+class ACTrainConfig(DictRoundTrip):
+    """Phase-2 settings: data size, windows, optimisation. Presets: ``ACTrainConfig.preset(name)``."""
 
-    def __call__(self, obs, info) -> np.ndarray:
-        if self.z_goal is None:
-            raise RuntimeError("no goal: call policy.set_goal(goal_image) before planning")
-        if np.shape(obs) != self.goal_shape:
-            raise ValueError(f"goal image of shape {self.goal_shape} does not match the observations "
-                             f"{np.shape(obs)}: render the goal with the same environment (env.goal_image())")
-        start = time.perf_counter()
-        energy = self.model.goal_energy(self.model.encode(obs), info["state"], self.z_goal, self.repeat, self.reduce)
-        action = self.first_action(energy)
-        self.plan_ms.append(1000 * (time.perf_counter() - start))
-        return action
+    env: str = "two_rooms"
+    episodes: int = 1000
+    episode_steps: int = 16
+    window: int = 8  # frames per sample: 7 actions, as V-JEPA 2-AC's 8-frame clips
+    steps: int = 4000
+    batch_size: int = 64
+    lr: float = 2e-3
+    warmup_steps: int = 100
+    weight_decay: float = 0.01
+    rollout_steps: int = 4
+    integrate_states: bool = False  # True: teacher forcing on commanded states (ac_predictor.ac_loss)
+    data_seed: int = 1
+    seed: int = 0
+    predictor: ACPredictorConfig = ACPredictorConfig()
+    pixel: PixelModelConfig = PixelModelConfig()
+
+    def __post_init__(self):
+        if not 2 <= self.window <= self.episode_steps + 1:
+            raise ValueError(f"window: expected 2..episode_steps + 1 = {self.episode_steps + 1}, got {self.window}")
+        if self.window - 1 > self.predictor.max_steps:
+            raise ValueError(f"window - 1 = {self.window - 1} steps exceed predictor.max_steps")
+
+    @staticmethod
+    def preset(name: str) -> "ACTrainConfig":
+        presets = {"two_rooms": ACTrainConfig(), "push": ACTrainConfig(env="push")}
+        if name not in presets:
+            raise ValueError(f"unknown AC preset {name!r}; expected one of {sorted(presets)}")
+        return presets[name]

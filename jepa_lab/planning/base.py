@@ -9,8 +9,7 @@ energy call (one batched forward of the world model) and refits the Gaussian (``
 seen so far (sample 1, from iteration 1 on), so the returned plan - the best evaluated sequence, usually the
 converged mean - never gets worse from one iteration to the next and its energy needs no extra forward.
 
-MPC executes only the first action of each plan, observes, and replans, warm-starting from the previous
-plan shifted by one step (``shift_plan``).
+MPC executes only the first action of each plan, observes, and replans (mpc.py).
 
 Shape glossary: S samples per iteration, H horizon (planned steps), A action dimension, T episode steps.
 """
@@ -25,7 +24,8 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+
+from ..config import is_int
 
 Energy = Callable[[torch.Tensor], torch.Tensor]  # actions [S, H, A] -> energies [S]
 
@@ -98,38 +98,6 @@ class ActionBounds:
         return self.project(c)
 
 
-def shift_plan(actions: torch.Tensor) -> torch.Tensor:
-    """Warm start for the next MPC step: [H, A] -> [H, A], the first action dropped and a zero action
-    ("stay") appended. Zeros suit displacement actions; ``Planner.plan`` projects init_mean anyway."""
-    if actions.ndim != 2:
-        raise ValueError(f"shift_plan: expected actions [H, A], received shape {list(actions.shape)}")
-    return torch.cat([actions[1:], torch.zeros_like(actions[:1])])
-
-
-class RecedingHorizon:
-    """The MPC step shared by the policies: ``first_action(energy)`` plans (warm-started from the previous plan
-    shifted by one step, ``shift_plan``), keeps the plan and its ``last_result``, and returns the first action
-    (numpy float32 [A]). Every plan of the episode is kept for replays: ``plans`` (actions [H, A] per step) and
-    ``plan_energies`` (floats). ``reset()`` forgets them and reseeds the planner's generator."""
-
-    def __init__(self, planner: "Planner", seed: int = 0):
-        self.planner, self.seed = planner, seed
-        self.reset()
-
-    def reset(self) -> None:
-        self.generator = torch.Generator().manual_seed(self.seed)
-        self.last_result = None
-        self.plans: list[torch.Tensor] = []
-        self.plan_energies: list[float] = []
-
-    def first_action(self, energy: Energy) -> np.ndarray:
-        init = shift_plan(self.plans[-1]) if self.plans else None
-        self.last_result = self.planner.plan(energy, init_mean=init, generator=self.generator)
-        self.plans.append(self.last_result.actions.clone())
-        self.plan_energies.append(self.last_result.energy)
-        return self.plans[-1][0].numpy().astype(np.float32)
-
-
 @dataclass
 class IterationInfo:
     """One planner iteration, for callbacks and ``PlanResult.history``.
@@ -172,7 +140,7 @@ def check_common(name: str, cfg: Any) -> None:
 
     for k, lo in (("samples", 2), ("iterations", 1)):
         v = getattr(cfg, k)
-        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+        if not is_int(v, lo):
             raise bad(k, f"an int >= {lo}")
     if not (math.isfinite(cfg.init_std) and cfg.init_std > 0):
         raise bad("init_std", "a finite float > 0")
@@ -191,7 +159,7 @@ class Planner(ABC):
     def __init__(self, config, bounds: ActionBounds, action_dim: int, horizon: int,
                  device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32):
         for k, v in (("action_dim", action_dim), ("horizon", horizon)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            if not is_int(v, 1):
                 raise ValueError(f"{type(self).__name__}: expected {k} an int >= 1, received {v!r}")
         if not isinstance(bounds, ActionBounds):
             raise ValueError(f"{type(self).__name__}: expected bounds an ActionBounds, received {bounds!r}")
@@ -204,7 +172,6 @@ class Planner(ABC):
     @abstractmethod
     def _update(self, samples, energies, mean, std):
         """samples [S, H, A], energies [S], mean, std [H, A] -> (mean, std, elites or None, weights or None)."""
-
     def _initial_mean(self, init_mean) -> torch.Tensor:
         """init_mean [H, A] or None -> projected mean [H, A]."""
         if init_mean is None:
@@ -263,101 +230,3 @@ class Planner(ABC):
                 callback(info)
         return PlanResult(best, best_e, self.config.iterations, time.perf_counter() - t0, trace, history)
 
-
-def random_policy(bounds, action_dim: int | None = None, generator: torch.Generator | None = None):
-    """A policy(obs, info) -> float32 [A] of uniform random actions: uniform in the max_norm ball (then
-    clipped to the box), or uniform in the box. bounds: ActionBounds or a gymnasium Box (its low/high)."""
-    if not isinstance(bounds, ActionBounds):
-        if not (hasattr(bounds, "low") and hasattr(bounds, "high")):
-            raise ValueError(f"random_policy: expected ActionBounds or a gymnasium Box, received {bounds!r}")
-        action_dim = int(np.prod(bounds.shape))
-        bounds = ActionBounds(low=tuple(np.ravel(bounds.low)), high=tuple(np.ravel(bounds.high)))
-    if action_dim is None and bounds.low is not None:
-        action_dim = np.broadcast(np.asarray(bounds.low), np.asarray(bounds.high)).size
-    if action_dim is None or (bounds.max_norm is None and bounds.low is None):
-        raise ValueError("random_policy: expected bounds with max_norm or low/high, and action_dim for a "
-                         f"norm-only bound; received {bounds!r}, action_dim={action_dim!r}")
-    A = int(action_dim)
-
-    def policy(obs=None, info=None) -> np.ndarray:
-        if bounds.max_norm is not None:
-            d = torch.randn(A, generator=generator, dtype=torch.float64)
-            r = torch.rand(1, generator=generator, dtype=torch.float64) ** (1.0 / A) * bounds.max_norm
-            a = bounds.project(d / d.norm().clamp_min(1e-12) * r)
-        else:
-            low, high = bounds.box(A, dtype=torch.float64)
-            a = low + (high - low) * torch.rand(A, generator=generator, dtype=torch.float64)
-        return a.numpy().astype(np.float32)
-
-    return policy
-
-
-@dataclass
-class Episode:
-    """One MPC episode of T steps: observations uint8 [T+1, ...] (images [T+1, H_img, W_img, 3]), states
-    [T+1, ...] (info['state']), actions float32 [T, A], rewards [T], distances [T+1] (info['distance'], NaN
-    if absent), policy_ms [T] (wall time of each policy call), success (info['success'] at the end)."""
-
-    observations: np.ndarray
-    states: np.ndarray
-    actions: np.ndarray
-    rewards: np.ndarray
-    distances: np.ndarray
-    policy_ms: np.ndarray
-    success: bool
-    steps: int
-    ms_per_step: float
-
-
-def _to_numpy(action) -> np.ndarray:
-    if isinstance(action, torch.Tensor):
-        action = action.detach().cpu().numpy()
-    return np.asarray(action, dtype=np.float32)
-
-
-def _stack_states(states: list) -> np.ndarray:
-    """info['state'] per step -> float64 [T+1, ...]; NaN [T+1] if some info lacks a 'state'."""
-    if any(s is None for s in states):
-        return np.full(len(states), np.nan)
-    return np.stack([np.asarray(s, dtype=np.float64) for s in states])
-
-
-def mpc_episode(env, policy: Callable, seed: int | None = None, options: dict | None = None,
-                max_steps: int | None = None, progress: bool = False) -> Episode:
-    """Run policy(obs, info) -> action [A] in a gymnasium env until terminated, truncated or max_steps.
-
-    Calls policy.reset() first if it has one, then env.reset(seed=seed, options=options).
-    """
-    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 0):
-        raise ValueError(f"mpc_episode: expected max_steps an int >= 0 or None, received {max_steps!r}")
-    if callable(getattr(policy, "reset", None)):
-        policy.reset()
-    obs, info = env.reset(seed=seed, options=options)
-    observations, states, infos = [np.asarray(obs)], [info.get("state")], [info]
-    actions, rewards, policy_ms = [], [], []
-    done = False
-    with tqdm(total=max_steps, desc="mpc", disable=not progress) as bar:
-        while not done and (max_steps is None or len(actions) < max_steps):
-            t0 = time.perf_counter()
-            action = _to_numpy(policy(obs, info))
-            policy_ms.append(1000 * (time.perf_counter() - t0))
-            obs, reward, terminated, truncated, info = env.step(action)
-            done = bool(terminated or truncated)
-            observations.append(np.asarray(obs))
-            states.append(info.get("state"))
-            infos.append(info)
-            actions.append(action)
-            rewards.append(float(reward))
-            bar.update(1)
-    T = len(actions)
-    return Episode(
-        observations=np.stack(observations),
-        states=_stack_states(states),
-        actions=np.stack(actions) if T else np.zeros((0,) + env.action_space.shape, np.float32),
-        rewards=np.asarray(rewards, dtype=np.float64),
-        distances=np.asarray([float(i.get("distance", np.nan)) for i in infos]),
-        policy_ms=np.asarray(policy_ms),
-        success=bool(infos[-1].get("success", False)),
-        steps=T,
-        ms_per_step=float(np.mean(policy_ms)) if T else 0.0,
-    )

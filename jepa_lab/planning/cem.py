@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
+from ..config import is_int
 from .base import ActionBounds, Planner, check_common
 
 
@@ -45,7 +46,7 @@ class CEMConfig:
     def __post_init__(self) -> None:
         check_common("CEMConfig", self)
         k = self.elites
-        if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= self.samples:
+        if not is_int(k, 1, self.samples):
             raise ValueError(f"CEMConfig.elites: expected an int in [1, samples={self.samples}], received {k!r}")
 
 

@@ -2,8 +2,9 @@
 
 The video encoder is frozen, so every frame is encoded once up front and the predictor trains on cached
 latents: the encoder is not in the optimizer and costs nothing per step. ``train_ac`` trains the latent
-predictor (ac_predictor.py); ``train_pixel`` trains the pixel-space baseline (pixel_model.py) on the same
-episodes. ``save_world_model`` / ``load_world_model`` keep a trained latent model with its encoder.
+predictor (models/ac_predictor.py); ``train_pixel`` trains the pixel-space baseline (models/pixel_world_model.py)
+on the same episodes. ``weights.saved.save_world_model`` / ``load_world_model`` keep a trained model with its
+encoder; ``ACTrainConfig`` (models/world_model.py) holds the settings.
 
 Shapes: E episodes, T steps, W window (frames per training sample), N tokens, D encoder width, P pixels.
 """
@@ -11,58 +12,23 @@ Shapes: E episodes, T steps, W window (frames per training sample), N tokens, D 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..models.ac_predictor import ACPredictor, ACPredictorConfig, ac_loss
 from ..checkpoint import load_checkpoint, save_checkpoint
-from ..config import DictRoundTrip, config_from_dict
+from ..envs.trajectories import Trajectories, downsample
+from ..models.ac_predictor import ACPredictor, ac_loss
+from ..models.pixel_world_model import PixelWorldModel, pixel_loss
+from ..models.world_model import ACTrainConfig, LatentWorldModel, encode_episodes
 from .parallel import (ParallelConfig, accumulate, barrier, check_batch, init_world, load_optimizer, prepare,
                        shard, state_dicts)
-from ..models.pixel_world_model import PixelModelConfig, PixelWorldModel, pixel_loss
-from .jepa import cosine
-from ..envs.trajectories import Trajectories, downsample
-from ..models.world_model import LatentWorldModel
+from .schedules import cosine
 
 RUN_KIND = "jepa_lab.ac_run"  # a resumable phase-2 training checkpoint (save_world_model writes the result)
-
-
-@dataclass(frozen=True)
-class ACTrainConfig(DictRoundTrip):
-    """Phase-2 settings: data size, windows, optimisation. Presets: ``ACTrainConfig.preset(name)``."""
-
-    env: str = "two_rooms"
-    episodes: int = 1000
-    episode_steps: int = 16
-    window: int = 8  # frames per sample: 7 actions, as V-JEPA 2-AC's 8-frame clips
-    steps: int = 4000
-    batch_size: int = 64
-    lr: float = 2e-3
-    warmup_steps: int = 100
-    weight_decay: float = 0.01
-    rollout_steps: int = 4
-    integrate_states: bool = False  # True: teacher forcing on commanded states (ac_predictor.ac_loss)
-    data_seed: int = 1
-    seed: int = 0
-    predictor: ACPredictorConfig = ACPredictorConfig()
-    pixel: PixelModelConfig = PixelModelConfig()
-
-    def __post_init__(self):
-        if not 2 <= self.window <= self.episode_steps + 1:
-            raise ValueError(f"window: expected 2..episode_steps + 1 = {self.episode_steps + 1}, got {self.window}")
-        if self.window - 1 > self.predictor.max_steps:
-            raise ValueError(f"window - 1 = {self.window - 1} steps exceed predictor.max_steps")
-
-    @staticmethod
-    def preset(name: str) -> "ACTrainConfig":
-        presets = {"two_rooms": ACTrainConfig(), "push": ACTrainConfig(env="push")}
-        if name not in presets:
-            raise ValueError(f"unknown AC preset {name!r}; expected one of {sorted(presets)}")
-        return presets[name]
 
 
 def windows(num_episodes: int, steps: int, window: int, batch: int, gen: torch.Generator):
@@ -78,14 +44,6 @@ def _gather(x: torch.Tensor, ep: torch.Tensor, start: torch.Tensor, length: int)
     return x[ep[:, None], idx]
 
 
-@torch.no_grad()
-def encode_episodes(model: LatentWorldModel, traj: Trajectories, batch: int = 256, progress: bool = True):
-    """Every frame through the frozen encoder once: -> layer-normed latents [E, T + 1, N, D]."""
-    flat = traj.frames.reshape(-1, *traj.frames.shape[2:])  # [E * (T + 1), P, P, 3]
-    chunks = range(0, len(flat), batch)
-    z = [model.encode(flat[i:i + batch]) for i in tqdm(chunks, desc="encoding frames", disable=not progress,
-                                                       leave=False)]
-    return torch.cat(z).reshape(*traj.frames.shape[:2], *z[0].shape[1:])
 
 
 @dataclass(frozen=True)
@@ -216,34 +174,3 @@ def train_pixel(traj: Trajectories, cfg: ACTrainConfig = ACTrainConfig(), progre
     log = _optimise(model, loss_fn, gather, traj.actions.shape[:2], cfg, "pixel model", progress, run)
     return model.eval(), log
 
-
-def save_world_model(path: str | Path, model, cfg: ACTrainConfig, metrics: dict | None = None,
-                     command: str = "") -> Path:
-    """Write a trained latent (LatentWorldModel, with its frozen encoder) or pixel model, atomically."""
-    payload = {"kind": "jepa_lab.ac", "ac_config": cfg.to_dict(), "metrics": metrics or {}, "command": command}
-    if isinstance(model, LatentWorldModel):
-        payload.update(model="latent", encoder_config=asdict(model.encoder.cfg),
-                       encoder=model.encoder.state_dict(), predictor=model.predictor.state_dict())
-    elif isinstance(model, PixelWorldModel):
-        payload.update(model="pixel", predictor=model.state_dict())
-    else:
-        raise ValueError(f"expected a LatentWorldModel or PixelWorldModel, got {type(model).__name__}")
-    return save_checkpoint(path, payload)
-
-
-def load_world_model(path: str | Path):
-    """-> (model in eval mode, ACTrainConfig, metrics dict)."""
-    from ..models.video_vit import VideoViT, VideoViTConfig
-
-    ckpt = load_checkpoint(path, kind="jepa_lab.ac")
-    cfg = ACTrainConfig.from_dict(ckpt["ac_config"])
-    if ckpt["model"] == "pixel":
-        model = PixelWorldModel(cfg.pixel)
-    else:
-        encoder = VideoViT(config_from_dict(VideoViTConfig, ckpt["encoder_config"]))
-        encoder.load_state_dict(ckpt["encoder"])
-        n = encoder.cfg.grid[1] * encoder.cfg.grid[2]
-        model = LatentWorldModel(encoder, ACPredictor(encoder.cfg.embed_dim, n, cfg.predictor), cfg.window - 1)
-    target = model if ckpt["model"] == "pixel" else model.predictor
-    target.load_state_dict(ckpt["predictor"])
-    return model.eval(), cfg, ckpt["metrics"]

@@ -12,7 +12,6 @@ are the same whatever the number of processes or the strategy (DDP or FSDP).
 from __future__ import annotations
 
 import csv
-import math
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -22,30 +21,20 @@ import torch
 from tqdm.auto import tqdm
 
 from ..checkpoint import load_checkpoint, save_checkpoint
+from ..data.balls import BallsConfig, make_balls
+from ..data.shapes import ShapesConfig, make_shapes
+from ..data.violations import possible_events
+from ..envs.trajectories import ENV_NAMES, action_free_clips
+from ..masking.multiblock import sample_multiblock
 from ..models.ema import momentum_at
 from ..models.ijepa import IJEPA, IJEPAConfig
-from ..masking.multiblock import sample_multiblock
+from ..models.vjepa import VJEPA, VJEPAConfig
+from ..weights.saved import IJEPA_KIND, VJEPA_KIND
 from .parallel import (ParallelConfig, World, accumulate, barrier, check_batch, init_world, load_optimizer,
                        prepare, shard, state_dicts)
-from ..data.balls import make_balls
-from ..data.shapes import make_shapes
-from ..models.vjepa import VJEPA, VJEPAConfig
+from .schedules import cosine, lr_at
 
-CKPT_KIND = "jepa_lab.ijepa"
 LOG_HEADER = ["step", "loss", "lr", "ema_momentum", "seconds"]
-
-
-def cosine(step: int, total: int, start: float, end: float) -> float:
-    """Cosine interpolation from ``start`` (step 0) to ``end`` (step ``total``)."""
-    frac = min(max(step / max(total, 1), 0.0), 1.0)
-    return end + 0.5 * (start - end) * (1 + math.cos(math.pi * frac))
-
-
-def lr_at(step: int, cfg) -> float:
-    """Linear warmup to ``cfg.lr``, then cosine decay to ``cfg.final_lr``."""
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    return cosine(step - cfg.warmup_steps, cfg.steps - cfg.warmup_steps, cfg.lr, cfg.final_lr)
 
 
 def make_optimizer(model, cfg) -> torch.optim.AdamW:
@@ -57,11 +46,24 @@ def make_optimizer(model, cfg) -> torch.optim.AdamW:
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.999))
 
 
+def shapes_config(cfg: IJEPAConfig) -> ShapesConfig:
+    """The ``ShapesConfig`` of an I-JEPA config's training images (probes draw held-out images from the same one)."""
+    return ShapesConfig(size=cfg.vit.img_size, scale_range=cfg.data.scale_range,
+                        light_background_prob=cfg.data.light_background_prob)
+
+
+def balls_config(cfg: VJEPAConfig) -> BallsConfig:
+    """The ``BallsConfig`` of a V-JEPA config's training clips (probes draw held-out clips from the same one)."""
+    return BallsConfig(size=cfg.video.img_size, frames=cfg.video.num_frames, num_balls=cfg.data.num_balls,
+                       occluder=cfg.data.occluder, speed_range=cfg.data.speed_range, noise=cfg.data.noise,
+                       texture=cfg.data.texture, pan=cfg.data.pan)
+
+
 def training_images(cfg: IJEPAConfig) -> torch.Tensor:
     """The training set of the config: [num_images, 3, H, W] procedural shapes, deterministic from its seed."""
     if cfg.data.name != "shapes":
         raise ValueError(f"unknown training data {cfg.data.name!r}; expected 'shapes'")
-    images, _ = make_shapes(cfg.data.num_images, cfg.shapes_config(), seed=cfg.data.seed)
+    images, _ = make_shapes(cfg.data.num_images, shapes_config(cfg), seed=cfg.data.seed)
     return images
 
 
@@ -69,20 +71,16 @@ def training_clips(cfg: VJEPAConfig) -> torch.Tensor:
     """The training clips of the config: uint8 [num_clips, 3, T, H, W] (a quarter of the memory of floats;
     ``train_step`` scales each batch to [0, 1]), deterministic from its seed."""
     if cfg.data.name == "planning_envs":  # action-free video of the planning environments, half each
-        from ..envs.trajectories import ENV_NAMES, action_free_clips
-
         n, v = cfg.data.num_clips, cfg.video
         parts = [action_free_clips(env, n // 2 + (i < n % 2), v.num_frames, v.img_size, seed=cfg.data.seed + i)
                  for i, env in enumerate(ENV_NAMES)]
         return torch.cat(parts)[torch.randperm(n, generator=torch.Generator().manual_seed(cfg.data.seed))]
     if cfg.data.name == "possible_events":  # the violation-of-expectation world, without violations
-        from ..data.violations import possible_events
-
         return possible_events(cfg.data.num_clips, cfg.video.num_frames, seed=cfg.data.seed).movedim(-1, 1)
     if cfg.data.name != "balls":
         raise ValueError(f"unknown training data {cfg.data.name!r}; expected 'balls', 'planning_envs' "
                          f"or 'possible_events'")
-    videos, _ = make_balls(cfg.data.num_clips, cfg.balls_config(), seed=cfg.data.seed)
+    videos, _ = make_balls(cfg.data.num_clips, balls_config(cfg), seed=cfg.data.seed)
     return videos.movedim(-1, 1)  # [N, T, H, W, 3] -> [N, 3, T, H, W]
 
 
@@ -99,9 +97,9 @@ class Recipe:
 
 
 RECIPES: dict[str, Recipe] = {
-    "ijepa": Recipe("I-JEPA", CKPT_KIND, IJEPAConfig, IJEPA, training_images,
+    "ijepa": Recipe("I-JEPA", IJEPA_KIND, IJEPAConfig, IJEPA, training_images,
                     lambda cfg, b, gen: sample_multiblock(cfg.vit.grid, b, cfg.masks, generator=gen)),
-    "vjepa": Recipe("V-JEPA", "jepa_lab.vjepa", VJEPAConfig, VJEPA, training_clips,
+    "vjepa": Recipe("V-JEPA", VJEPA_KIND, VJEPAConfig, VJEPA, training_clips,
                     lambda cfg, b, gen: cfg.sample_masks(b, gen)),
 }
 
@@ -263,26 +261,3 @@ def train_step(state: _State, images: torch.Tensor, step: int, cfg) -> tuple[flo
     state.losses.append(loss.item())
     return state.losses[-1], lr, mom
 
-
-def load_model(path: str | Path, kind: str | None = None):
-    """Load a trained model of any method (a training ``last.pt`` or a shipped weights file) in eval mode."""
-    ckpt = load_checkpoint(path, kind)
-    recipe = next((r for r in RECIPES.values() if r.kind == ckpt["kind"]), None)
-    if recipe is None:
-        raise ValueError(f"{path} holds a {ckpt['kind']!r} checkpoint, which no training recipe knows")
-    model = recipe.model(recipe.config.from_dict(ckpt["config"]))
-    model.load_state_dict(ckpt["model"])
-    return model.eval()
-
-
-def load_ijepa(path: str | Path) -> IJEPA:
-    """Load a trained I-JEPA in eval mode (a clear error for any other kind of checkpoint)."""
-    return load_model(path, CKPT_KIND)
-
-
-def export_weights(checkpoint: str | Path, out: str | Path, metrics: dict | None = None, command: str = "") -> Path:
-    """Strip a training checkpoint to what inference needs (config, model weights, step, metrics)."""
-    ckpt = load_checkpoint(checkpoint)
-    keep = {"kind": ckpt["kind"], "config": ckpt["config"], "model": ckpt["model"], "step": ckpt["step"],
-            "losses": ckpt["losses"], "metrics": dict(metrics or {}), "command": command}
-    return save_checkpoint(out, keep)

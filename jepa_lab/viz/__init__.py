@@ -1,0 +1,2 @@
+"""Figures and JupyterLab widgets for the notebooks (matplotlib, plotly, ipywidgets).
+"""

@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 import torch
+from sklearn.decomposition import PCA
 
 
 def _as_features(features) -> np.ndarray:
@@ -25,10 +26,9 @@ def _as_features(features) -> np.ndarray:
 
 
 def pca_2d(features) -> np.ndarray:
-    """First two principal components of standardised features [B, F] -> coords [B, 2]."""
+    """First two principal components of standardised features [B, F] -> coords [B, 2] (scikit-learn's PCA)."""
     x = _as_features(features)
-    _, _, vt = np.linalg.svd(x, full_matrices=False)  # vt [min(B, F), F]
-    coords = x @ vt[:2].T
+    coords = PCA(n_components=min(2, x.shape[1]), svd_solver="full").fit_transform(x)  # [B, <= 2]
     if coords.shape[1] < 2:  # F == 1: pad with zeros
         coords = np.pad(coords, ((0, 0), (0, 2 - coords.shape[1])))
     return coords.astype(np.float32)

@@ -20,6 +20,7 @@ import html
 import ipywidgets as W
 import numpy as np
 
+from ..envs.trajectories import make_env
 from .widgets import _Explorer, image_png
 
 # direction name -> unit vector (x right, y down: "up" lowers y), diagonals normalised to length 1
@@ -50,8 +51,6 @@ class EnvDriver(_Explorer):
 
     def __init__(self, env, seed: int = 0, display_px: int = 256):
         if isinstance(env, str):
-            from ..envs.trajectories import make_env
-
             env = make_env(env)
         if not hasattr(env, "goal_image") or not hasattr(env.cfg, "max_step"):
             raise ValueError(f"env: expected an arena environment (TwoRooms, Push) or its short name, "

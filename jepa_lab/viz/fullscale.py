@@ -12,8 +12,9 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from .plots import new_figure
+from ..config import is_int
 from ..fullscale.sizing import CostReport
+from .plots import new_figure
 
 MARKERS = "osD^vP*X"
 
@@ -55,7 +56,7 @@ def scale_figure(groups: Mapping[str, Sequence[CostReport]], title: str = "From 
 def move_grid(n: int, max_delta: float) -> np.ndarray:
     """An n x n grid of first moves (dx, dy) over [-max_delta, max_delta]^2: float [n, n, 2], row = dy,
     column = dx (the robot planner's box bounds, so no point is left out)."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 2 or not max_delta > 0:
+    if not is_int(n, 2) or not max_delta > 0:
         raise ValueError(f"expected n an int >= 2 and max_delta > 0, received n={n!r}, max_delta={max_delta!r}")
     v = np.linspace(-max_delta, max_delta, n)
     return np.stack(np.meshgrid(v, v), axis=-1)
@@ -66,7 +67,7 @@ def first_move_landscape(energy: Callable[[torch.Tensor], torch.Tensor], n: int,
     """Energies of plans whose first move is (dx, dy, dz=0, dgripper=0) on ``move_grid(n, max_delta)``, the
     other ``horizon - 1`` moves zero, all n*n plans in one call of ``energy`` (actions [S, H, 4] -> [S]).
     Returns (grid [n, n, 2], energies float64 [n, n])."""
-    if isinstance(horizon, bool) or not isinstance(horizon, int) or horizon < 1:
+    if not is_int(horizon, 1):
         raise ValueError(f"horizon: expected an int >= 1, received {horizon!r}")
     grid = move_grid(n, max_delta)
     actions = torch.zeros(n * n, horizon, 4)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import ipywidgets as W
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -104,8 +105,6 @@ class SurpriseExplorer:
 
     def __init__(self, clips: Mapping[str, object], curves: Mapping[str, Sequence[float]], x: Sequence[float],
                  break_frame: int | None = None, display_px: int = 420):
-        import ipywidgets as W
-
         self.args = (dict(clips), dict(curves), np.asarray(x), break_frame)
         T = min(clip_array(c).shape[1] for c in self.args[0].values())
         self.xlim = (-0.5, T - 0.5)

@@ -21,6 +21,7 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch, Rectangle
 
+from ..data.photos import load_photo
 from ..masking.multiblock import MaskBatch
 
 CONTEXT_COLOUR = (0.12, 0.47, 0.71)  # tab:blue
@@ -268,8 +269,6 @@ def embed_vs_pixel_figure(image=None, block: tuple[float, float, float, float] =
     objective (top, MAE-style) and the JEPA objective (bottom). image [3, H, W] in [0, 1] (default: the
     'chelsea' photo); block = (top, left, height, width) of the hidden target as fractions of the image."""
     if image is None:
-        from ..data.photos import load_photo
-
         image = load_photo("chelsea", 128)
     img = _hwc(image)
     H, W = img.shape[:2]

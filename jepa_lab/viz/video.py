@@ -21,8 +21,8 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
-from .plots import DROPPED_DIM, new_figure
 from ..masking.multiblock3d import VideoMaskBatch
+from .plots import DROPPED_DIM, new_figure
 
 TARGET_COLOUR = "#ff7f0e"  # tab:orange, the first target colour of plots.py
 TUBELET_COLOUR = "#d62728"

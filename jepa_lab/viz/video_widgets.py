@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import ipywidgets as W
 import numpy as np
 import torch
+from PIL import Image
 
 from ..masking.multiblock3d import VideoMaskBatch, VideoMaskConfig, future_mask, sample_video_masks
 from .video import token_roles, video_mask_overlay
@@ -30,8 +31,6 @@ FAMILIES = ("short_range", "long_range", "future")
 
 def overlay_png(rgb: np.ndarray, patch_size: int, scale: int = 1) -> bytes:
     """RGB float [H, W, 3] in [0, 1] -> PNG bytes, upscaled `scale` times (nearest), patch grid drawn faintly."""
-    from PIL import Image
-
     img = np.repeat(np.repeat(np.clip(rgb, 0, 1), scale, axis=0), scale, axis=1)
     step = patch_size * scale
     img[step - 1::step] *= 0.75  # darken the last pixel row / column of every patch: a faint grid

@@ -23,17 +23,18 @@ from dataclasses import replace
 
 import ipywidgets as W
 import numpy as np
+import plotly.graph_objects as go
 import torch
+from PIL import Image
 
-from . import plots
-from ..masking.multiblock import MultiBlockConfig, mask_fractions, sample_multiblock
 from ..data.shapes import SHAPES
+from ..masking.multiblock import MultiBlockConfig, mask_fractions, sample_multiblock
+from . import plots
+from .embedding import umap_2d
 
 
 def image_png(image, size: int = 160) -> bytes:
     """image [3, H, W] in [0, 1] -> PNG bytes of a size x size nearest-neighbour upscale."""
-    from PIL import Image
-
     arr = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image)
     rgb = (np.clip(arr.transpose(1, 2, 0), 0, 1) * 255).round().astype(np.uint8)  # [H, W, 3]
     buf = io.BytesIO()
@@ -180,10 +181,6 @@ class EmbeddingExplorer(_Explorer):
 
     def __init__(self, features, images: torch.Tensor, factors: Mapping[str, torch.Tensor], coords=None,
                  class_names: Mapping[str, Sequence[str]] | None = None, thumb_size: int = 160):
-        import plotly.graph_objects as go
-
-        from .embedding import umap_2d
-
         self.coords = np.asarray(umap_2d(features) if coords is None else coords, dtype=np.float32)
         self.factors = {k: torch.as_tensor(v).cpu().numpy() for k, v in factors.items()}
         b = len(images)
