@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from common import write_json
-from jepa_lab.eval.limits import (RecolouredGoal, ViewChange, latent_change, recolour_agent, rollout_error, shift_view,
-                             zoom_view)
+from jepa_lab.eval.limits import (RecolouredGoal, ViewChange, latent_change, recolour_agent, rollout_error,
+                                  shift_view, zoom_view)
 from jepa_lab.eval.planning import PlanSettings, make_policy, run_episodes, shipped_world_model, summarise
 from jepa_lab.envs.trajectories import make_env
 

@@ -31,8 +31,8 @@ from common import write_json
 from jepa_lab.data.clips import ClipDataset, cached_clips
 from jepa_lab.eval.surprise import pixel_surprise
 from jepa_lab.weights.pretrained import load_pretrained
-from jepa_lab.eval.surprise import (auroc, breakdown, clip_scores, latent_surprise, relative_accuracy, scene_control,
-                               set_accuracy)
+from jepa_lab.eval.surprise import (auroc, breakdown, clip_scores, latent_surprise, relative_accuracy,
+                                    scene_control, set_accuracy)
 from jepa_lab.data.violations import LAWS, VARIANTS
 from jepa_lab.models.vjepa import VJEPA
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, fields, is_dataclass
+from numbers import Integral
 from typing import TypeVar, get_type_hints
 
 T = TypeVar("T")
@@ -42,9 +43,9 @@ class DictRoundTrip:
 
 
 def is_int(value, low: int | None = None, high: int | None = None) -> bool:
-    """True for a real int (not a bool, which Python counts as one) in ``low..high`` (either bound optional).
+    """True for a real int (Python or numpy; not a bool, which Python counts as one) in ``low..high`` (either bound optional).
 
     The one check behind every "expected an int >= ..." error of the kit; each caller words its own message."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, Integral):  # numpy ints count, True/False do not
         return False
     return (low is None or value >= low) and (high is None or value <= high)

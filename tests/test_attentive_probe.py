@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from jepa_lab.eval.attentive_probe import (AttentiveProbe, ProbeTraining, attentive_probe, extract_tokens,
-                                      fit_attentive_probe, frame_by_frame)
+                                           fit_attentive_probe, frame_by_frame)
 
 FAST = ProbeTraining(epochs=60, batch_size=64, lr=3e-3)
 

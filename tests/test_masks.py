@@ -7,15 +7,8 @@ import torch
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from jepa_lab.masking.multiblock import (
-    PRESETS,
-    MaskBatch,
-    MultiBlockConfig,
-    gather_tokens,
-    indices_to_mask,
-    mask_fractions,
-    sample_multiblock,
-)
+from jepa_lab.masking.multiblock import (PRESETS, MaskBatch, MultiBlockConfig, gather_tokens, indices_to_mask,
+                                         mask_fractions, sample_multiblock)
 
 FAST = settings(max_examples=60, deadline=None)
 

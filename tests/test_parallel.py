@@ -15,8 +15,8 @@ import torch
 from jepa_lab.cli.main import main
 from jepa_lab.models.ijepa import IJEPA, IJEPAConfig, OptimConfig
 from jepa_lab.masking.multiblock import MaskBatch
-from jepa_lab.train.parallel import (LossModule, ParallelConfig, World, accumulate, check_batch, set_activation_checkpointing,
-                               shard)
+from jepa_lab.train.parallel import (LossModule, ParallelConfig, World, accumulate, check_batch,
+                                     set_activation_checkpointing, shard)
 from jepa_lab.models.ijepa_predictor import PredictorConfig
 from jepa_lab.data.shapes import ShapesConfig, make_shapes
 from jepa_lab.train.jepa import train

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from jepa_lab.data.balls import videos_to_float  # noqa: E402
 from jepa_lab.viz.physics import (BREAK_COLOUR, SurpriseExplorer, accuracy_figure, filmstrip_figure,  # noqa: E402
-                                    surprise_figure)
+                                  surprise_figure)
 from jepa_lab.data.violations import make_violations  # noqa: E402
 
 

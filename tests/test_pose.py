@@ -5,8 +5,8 @@ import pytest
 import torch
 from scipy.spatial.transform import Rotation
 
-from jepa_lab.fullscale.pose import (euler_to_matrix, integrate_pose, matrix_to_euler, planar_action, pose_difference,
-                           rollout_poses)
+from jepa_lab.fullscale.pose import (euler_to_matrix, integrate_pose, matrix_to_euler, planar_action,
+                                     pose_difference, rollout_poses)
 
 
 def _angles(n=64, seed=0):

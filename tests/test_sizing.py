@@ -11,10 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from jepa_lab.models.ijepa import IJEPAConfig
-from jepa_lab.fullscale.sizing import (
-    CostReport, activation_bytes, cost_table, flop_count, format_bytes, format_count, image_encoder_cost,
-    measure, video_encoder_cost,
-)
+from jepa_lab.fullscale.sizing import (CostReport, activation_bytes, cost_table, flop_count, format_bytes,
+                                       format_count, image_encoder_cost, measure, video_encoder_cost)
 from jepa_lab.models.video_vit import VideoViT, VideoViTConfig
 from jepa_lab.models.vit import ViTConfig
 

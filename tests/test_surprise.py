@@ -6,8 +6,8 @@ import pytest
 import torch
 from sklearn.metrics import roc_auc_score
 
-from jepa_lab.eval.surprise import (auroc, breakdown, clip_scores, latent_surprise, predict_future, relative_accuracy,
-                               scene_control, set_accuracy, window_starts)
+from jepa_lab.eval.surprise import (auroc, breakdown, clip_scores, latent_surprise, predict_future,
+                                    relative_accuracy, scene_control, set_accuracy, window_starts)
 from jepa_lab.data.violations import LAWS, make_violations
 from jepa_lab.data.balls import videos_to_float
 from jepa_lab.models.vjepa import VJEPA, VJEPAConfig

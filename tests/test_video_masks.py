@@ -5,15 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jepa_lab.masking.multiblock import gather_tokens, indices_to_mask
-from jepa_lab.masking.multiblock3d import (
-    VIDEO_PRESETS,
-    VideoMaskBatch,
-    VideoMaskConfig,
-    frame_of,
-    future_mask,
-    sample_video_masks,
-    video_mask_fractions,
-)
+from jepa_lab.masking.multiblock3d import (VIDEO_PRESETS, VideoMaskBatch, VideoMaskConfig, frame_of, future_mask,
+                                           sample_video_masks, video_mask_fractions)
 
 FAST = settings(max_examples=60, deadline=None)
 

@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from numbers import Integral
 
 import torch
 
+from ..config import is_int
+
 DEFAULT_SEED = 0
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, Integral) and not isinstance(v, bool)
 
 
 def _check_range(name: str, rng, lo_ok, what: str) -> None:
@@ -34,6 +31,21 @@ def _check_range(name: str, rng, lo_ok, what: str) -> None:
         raise ValueError(f"{name} values must be {what}, received {tuple(rng)}")
     if lo > hi:
         raise ValueError(f"{name} must satisfy lo <= hi, received {tuple(rng)}")
+
+
+def check_block_config(cfg, counts: tuple[str, ...], fractions: tuple[str, ...], positive: tuple[str, ...]) -> None:
+    """The checks every multi-block mask config shares (2-D here, 3-D in multiblock3d.py): ``counts`` are ints
+    >= 1, ``min_keep`` an int >= 0, ``fractions`` (lo, hi) ranges in (0, 1], ``positive`` (lo, hi) ranges > 0."""
+    for name in counts:
+        v = getattr(cfg, name)
+        if not is_int(v, 1):
+            raise ValueError(f"{name} must be an int >= 1, received {v!r}")
+    if not is_int(cfg.min_keep, 0):
+        raise ValueError(f"min_keep must be an int >= 0, received {cfg.min_keep!r}")
+    for name in fractions:
+        _check_range(name, getattr(cfg, name), lambda v: 0 < v <= 1, "in (0, 1]")
+    for name in positive:
+        _check_range(name, getattr(cfg, name), lambda v: v > 0, "> 0")
 
 
 @dataclass(frozen=True)
@@ -52,16 +64,8 @@ class MultiBlockConfig:
     max_tries: int = 100  # re-draws of a context position before giving up
 
     def __post_init__(self) -> None:
-        for name in ("num_targets", "max_tries"):
-            v = getattr(self, name)
-            if not _is_int(v) or v < 1:
-                raise ValueError(f"{name} must be an int >= 1, received {v!r}")
-        if not _is_int(self.min_keep) or self.min_keep < 0:
-            raise ValueError(f"min_keep must be an int >= 0, received {self.min_keep!r}")
-        for name in ("target_scale", "context_scale"):
-            _check_range(name, getattr(self, name), lambda v: 0 < v <= 1, "in (0, 1]")
-        for name in ("target_aspect", "context_aspect"):
-            _check_range(name, getattr(self, name), lambda v: v > 0, "> 0")
+        check_block_config(self, ("num_targets", "max_tries"), ("target_scale", "context_scale"),
+                           ("target_aspect", "context_aspect"))
 
     @classmethod
     def preset(cls, name: str) -> "MultiBlockConfig":
@@ -152,9 +156,9 @@ def _block_mask(corners: torch.Tensor, size, grid) -> torch.Tensor:
 def _validate(grid, batch_size, cfg: MultiBlockConfig) -> tuple[int, int]:
     """Check the call's inputs before any sampling; return (h, w)."""
     if not (isinstance(grid, (tuple, list)) and len(grid) == 2
-            and all(_is_int(g) and g > 0 for g in grid)):
+            and all(is_int(g) and g > 0 for g in grid)):
         raise ValueError(f"grid must be (h, w) with positive ints, received {grid!r}")
-    if not _is_int(batch_size) or batch_size < 1:
+    if not is_int(batch_size, 1):
         raise ValueError(f"batch_size must be an int >= 1, received {batch_size!r}")
     if not isinstance(cfg, MultiBlockConfig):
         raise ValueError(f"cfg must be a MultiBlockConfig, received {type(cfg).__name__}")

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .multiblock import DEFAULT_SEED, _check_range, _draw_size, _is_int, gather_tokens, indices_to_mask
+from ..config import is_int
+from .multiblock import DEFAULT_SEED, _draw_size, check_block_config, gather_tokens, indices_to_mask
 
 __all__ = ["VideoMaskConfig", "VideoMaskBatch", "VIDEO_PRESETS", "sample_video_masks", "future_mask",
            "video_mask_fractions", "frame_of", "gather_tokens", "indices_to_mask"]
@@ -46,15 +47,7 @@ class VideoMaskConfig:
     max_tries: int = 50  # re-draws of the block positions of clips keeping < min_keep context tokens
 
     def __post_init__(self) -> None:
-        for name in ("num_blocks", "max_tries"):
-            v = getattr(self, name)
-            if not _is_int(v) or v < 1:
-                raise ValueError(f"{name} must be an int >= 1, received {v!r}")
-        if not _is_int(self.min_keep) or self.min_keep < 0:
-            raise ValueError(f"min_keep must be an int >= 0, received {self.min_keep!r}")
-        for name in ("spatial_scale", "temporal_scale"):
-            _check_range(name, getattr(self, name), lambda v: 0 < v <= 1, "in (0, 1]")
-        _check_range("aspect", self.aspect, lambda v: v > 0, "> 0")
+        check_block_config(self, ("num_blocks", "max_tries"), ("spatial_scale", "temporal_scale"), ("aspect",))
 
     @classmethod
     def preset(cls, name: str) -> "VideoMaskConfig":
@@ -86,13 +79,13 @@ class VideoMaskBatch:
 
 def _check_grid(grid) -> tuple[int, int, int]:
     if not (isinstance(grid, (tuple, list)) and len(grid) == 3
-            and all(_is_int(g) and g > 0 for g in grid)):
+            and all(is_int(g) and g > 0 for g in grid)):
         raise ValueError(f"grid must be (t, h, w) with positive ints, received {grid!r}")
     return int(grid[0]), int(grid[1]), int(grid[2])
 
 
 def _check_batch(batch_size) -> None:
-    if not _is_int(batch_size) or batch_size < 1:
+    if not is_int(batch_size, 1):
         raise ValueError(f"batch_size must be an int >= 1, received {batch_size!r}")
 
 
@@ -193,7 +186,7 @@ def future_mask(grid: tuple[int, int, int], batch_size: int, context_frames: int
     """
     t, h, w = _check_grid(grid)
     _check_batch(batch_size)
-    if not _is_int(context_frames) or not 1 <= context_frames < t:
+    if not is_int(context_frames) or not 1 <= context_frames < t:
         raise ValueError(f"context_frames must be an int in [1, {t - 1}] for a grid with t={t} "
                          f"token-frames (both context and targets need a frame), "
                          f"received {context_frames!r}")

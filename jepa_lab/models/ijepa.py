@@ -6,7 +6,8 @@ Three networks (Assran et al., 2023):
 - the ``predictor`` maps context embeddings + target positions to predicted target embeddings.
 
 Loss: smooth-L1 between predictions and the layer-normed (no affine) target-encoder outputs at the target
-positions. Nothing is ever decoded back to pixels.
+positions. Nothing is ever decoded back to pixels. The skeleton that V-JEPA shares (encoder, EMA target encoder,
+predictor, input normalisation) is in jepa.py.
 
 Shapes: B batch, C channels, H=W pixels, N tokens, Nc context tokens, M target blocks, Nt tokens per block,
 D encoder width.
@@ -14,18 +15,15 @@ D encoder width.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ..config import DictRoundTrip
 from ..masking.multiblock import MaskBatch, MultiBlockConfig, gather_tokens
-from .ema import ema_update_
 from .ijepa_predictor import Predictor, PredictorConfig
-from .normalize import ImageNetNormalize
+from .jepa import JEPA
 from .vit import VisionTransformer, ViTConfig
 
 
@@ -96,32 +94,18 @@ IJEPA_PRESETS: dict[str, IJEPAConfig] = {
 }
 
 
-class IJEPA(nn.Module):
-    """Context encoder + EMA target encoder + predictor. Verbs: ``encode``, ``targets``, ``predict``, ``loss``."""
+class IJEPA(JEPA):
+    """Context encoder + EMA target encoder + predictor (jepa.py) on images [B, 3, H, W] in [0, 1].
+    Verbs: ``encode``, ``targets``, ``predict``, ``loss``."""
 
     def __init__(self, cfg: IJEPAConfig = IJEPAConfig()):
-        super().__init__()
+        super().__init__(VisionTransformer(cfg.vit), Predictor(cfg.vit.embed_dim, cfg.vit.grid, cfg.predictor))
         self.cfg = cfg
-        self.encoder = VisionTransformer(cfg.vit)
-        self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
-        self.predictor = Predictor(cfg.vit.embed_dim, cfg.vit.grid, cfg.predictor)
-        # Inputs are images in [0, 1]; they are standardised with the ImageNet statistics, as in the papers.
-        self.pixel_norm = ImageNetNormalize()
-
-    def normalize(self, images: torch.Tensor) -> torch.Tensor:
-        """images [B, 3, H, W] in [0, 1] -> standardised images (same shape)."""
-        self.target_encoder.check_input(images)
-        return self.pixel_norm(images)
-
-    def encode(self, images: torch.Tensor) -> torch.Tensor:
-        """Representation used downstream (probes, UMAP): target-encoder tokens of [0, 1] images -> [B, N, D]."""
-        return self.target_encoder(self.normalize(images))
 
     @torch.no_grad()
     def targets(self, images: torch.Tensor, masks: MaskBatch) -> torch.Tensor:
         """Layer-normed target-encoder outputs at the target positions -> [B, M, Nt, D] (no gradient)."""
-        h = self.target_encoder(self.normalize(images))  # [B, N, D]
-        h = F.layer_norm(h, h.shape[-1:])  # normalise each token, no affine
+        h = self.target_tokens(images)  # [B, N, D]
         b, m, nt = masks.targets.shape
         return gather_tokens(h, masks.targets.reshape(b, m * nt)).reshape(b, m, nt, -1)  # [B, M, Nt, D]
 
@@ -133,7 +117,3 @@ class IJEPA(nn.Module):
     def loss(self, images: torch.Tensor, masks: MaskBatch) -> torch.Tensor:
         """Smooth-L1 between predicted and target embeddings, averaged over blocks, tokens and dims."""
         return F.smooth_l1_loss(self.predict(images, masks), self.targets(images, masks))
-
-    def update_target(self, momentum: float) -> None:
-        """EMA step: target <- momentum * target + (1 - momentum) * encoder."""
-        ema_update_(self.target_encoder, self.encoder, momentum)

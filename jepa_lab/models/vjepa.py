@@ -11,19 +11,16 @@ Shapes: B batch, C channels, T frames, H=W pixels, N tokens, Nc context tokens, 
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
 from ..config import DictRoundTrip
 from ..masking.multiblock import gather_tokens
 from ..masking.multiblock3d import VideoMaskBatch, VideoMaskConfig, future_mask, sample_video_masks
-from .ema import ema_update_
 from .ijepa import OptimConfig
-from .normalize import ImageNetNormalize
+from .jepa import JEPA
 from .video_vit import VideoViT, VideoViTConfig
 from .vjepa_predictor import VideoPredictor, VideoPredictorConfig
 
@@ -142,31 +139,18 @@ VJEPA_PRESETS: dict[str, VJEPAConfig] = {
 }
 
 
-class VJEPA(nn.Module):
-    """Video context encoder + EMA target encoder + predictor. Verbs: ``encode``, ``targets``, ``predict``, ``loss``."""
+class VJEPA(JEPA):
+    """Video context encoder + EMA target encoder + predictor (jepa.py) on clips [B, 3, T, H, W] in [0, 1].
+    Verbs: ``encode``, ``targets``, ``predict``, ``loss``."""
 
     def __init__(self, cfg: VJEPAConfig = VJEPAConfig()):
-        super().__init__()
+        super().__init__(VideoViT(cfg.video), VideoPredictor(cfg.video.embed_dim, cfg.video.grid, cfg.predictor))
         self.cfg = cfg
-        self.encoder = VideoViT(cfg.video)
-        self.target_encoder = copy.deepcopy(self.encoder).requires_grad_(False)
-        self.predictor = VideoPredictor(cfg.video.embed_dim, cfg.video.grid, cfg.predictor)
-        self.pixel_norm = ImageNetNormalize()
-
-    def normalize(self, clips: torch.Tensor) -> torch.Tensor:
-        """clips [B, 3, T, H, W] in [0, 1] -> standardised clips (same shape)."""
-        self.target_encoder.check_input(clips)
-        return self.pixel_norm(clips)
-
-    def encode(self, clips: torch.Tensor) -> torch.Tensor:
-        """Representation used downstream: target-encoder tokens of [0, 1] clips -> [B, N, D]."""
-        return self.target_encoder(self.normalize(clips))
 
     @torch.no_grad()
     def targets(self, clips: torch.Tensor, masks: VideoMaskBatch) -> torch.Tensor:
         """Layer-normed target-encoder tokens at the masked positions -> [B, Nt, D] (no gradient)."""
-        h = self.target_encoder(self.normalize(clips))  # [B, N, D]
-        return gather_tokens(F.layer_norm(h, h.shape[-1:]), masks.targets)  # [B, Nt, D]
+        return gather_tokens(self.target_tokens(clips), masks.targets)  # [B, Nt, D]
 
     def predict(self, clips: torch.Tensor, masks: VideoMaskBatch, mask_index: int = 0) -> torch.Tensor:
         """Encode the visible tubelets, predict the masked ones' embeddings -> [B, Nt, D]."""
@@ -179,7 +163,3 @@ class VJEPA(nn.Module):
             masks = (masks,)
         losses = [F.l1_loss(self.predict(clips, m, k), self.targets(clips, m)) for k, m in enumerate(masks)]
         return torch.stack(losses).mean()
-
-    def update_target(self, momentum: float) -> None:
-        """EMA step: target <- momentum * target + (1 - momentum) * encoder."""
-        ema_update_(self.target_encoder, self.encoder, momentum)

@@ -20,6 +20,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..config import DictRoundTrip, is_int
+from ..envs.trajectories import Trajectories
 from ..planning.energy import goal_l1_energy
 from .ac_predictor import ACPredictor, ACPredictorConfig
 from .normalize import ImageNetNormalize, observations_to_tensor
@@ -107,7 +108,7 @@ def _single(z: torch.Tensor, name: str) -> torch.Tensor:
 
 
 @torch.no_grad()
-def encode_episodes(model: LatentWorldModel, traj: "Trajectories", batch: int = 256, progress: bool = True):
+def encode_episodes(model: LatentWorldModel, traj: Trajectories, batch: int = 256, progress: bool = True):
     """Every frame of ``traj`` (an ``envs.trajectories.Trajectories``, frames uint8 [E, T + 1, P, P, 3]) through the
     frozen encoder once: -> layer-normed latents [E, T + 1, N, D]."""
     flat = traj.frames.reshape(-1, *traj.frames.shape[2:])  # [E * (T + 1), P, P, 3]

@@ -153,11 +153,18 @@ def check_common(name: str, cfg: Any) -> None:
 class Planner(ABC):
     """Gaussian sampling planner over action sequences [H, A]; subclasses implement ``_update``.
 
-    config: needs samples S, iterations, init_std, min_std, momentum (stds in units of ``bounds.scale``).
+    config: an instance of the subclass's ``config_type`` (None: its defaults), with samples S, iterations,
+    init_std, min_std, momentum (stds in units of ``bounds.scale``).
     """
 
-    def __init__(self, config, bounds: ActionBounds, action_dim: int, horizon: int,
+    config_type: type  # the frozen config dataclass of the subclass (CEMConfig, MPPIConfig)
+
+    def __init__(self, config=None, bounds: ActionBounds = ActionBounds(), action_dim: int = 2, horizon: int = 5,
                  device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32):
+        config = self.config_type() if config is None else config
+        if not isinstance(config, self.config_type):
+            raise ValueError(f"{type(self).__name__}: expected config of type {self.config_type.__name__}, "
+                             f"received {type(config).__name__}")
         for k, v in (("action_dim", action_dim), ("horizon", horizon)):
             if not is_int(v, 1):
                 raise ValueError(f"{type(self).__name__}: expected {k} an int >= 1, received {v!r}")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from ..config import is_int
-from .base import ActionBounds, Planner, check_common
+from .base import Planner, check_common
 
 
 @dataclass(frozen=True)
@@ -56,12 +56,7 @@ class CEM(Planner):
     energy: callable actions [S, H, A] -> energies [S]; see ``Planner.plan`` for warm starts and callbacks.
     """
 
-    def __init__(self, config: CEMConfig = CEMConfig(), bounds: ActionBounds = ActionBounds(),
-                 action_dim: int = 2, horizon: int = 5, device: str | torch.device = "cpu",
-                 dtype: torch.dtype = torch.float32):
-        if not isinstance(config, CEMConfig):
-            raise ValueError(f"CEM: expected config a CEMConfig, received {type(config).__name__}")
-        super().__init__(config, bounds, action_dim, horizon, device, dtype)
+    config_type = CEMConfig
 
     def _update(self, samples: torch.Tensor, energies: torch.Tensor, mean: torch.Tensor, std: torch.Tensor):
         """samples [S, H, A], energies [S], mean, std [H, A] -> (mean [H, A], std [H, A], elites long [k], None)."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .base import ActionBounds, Planner, check_common
+from .base import Planner, check_common
 
 
 @dataclass(frozen=True)
@@ -61,12 +61,7 @@ class MPPI(Planner):
     energy: callable actions [S, H, A] -> energies [S]; see ``Planner.plan`` for warm starts and callbacks.
     """
 
-    def __init__(self, config: MPPIConfig = MPPIConfig(), bounds: ActionBounds = ActionBounds(),
-                 action_dim: int = 2, horizon: int = 5, device: str | torch.device = "cpu",
-                 dtype: torch.dtype = torch.float32):
-        if not isinstance(config, MPPIConfig):
-            raise ValueError(f"MPPI: expected config an MPPIConfig, received {type(config).__name__}")
-        super().__init__(config, bounds, action_dim, horizon, device, dtype)
+    config_type = MPPIConfig
 
     def _update(self, samples: torch.Tensor, energies: torch.Tensor, mean: torch.Tensor, std: torch.Tensor):
         """samples [S, H, A], energies [S], mean, std [H, A] -> (mean [H, A], std [H, A], None, weights [S])."""

@@ -1,4 +1,9 @@
-"""Schedules of the training loops: learning rate, weight decay and the EMA momentum over the steps."""
+"""Schedules of the training loops: the learning rate and the weight decay over the steps.
+
+Written out by hand on purpose: warm-up then cosine decay is part of the I-JEPA recipe worth reading in four
+lines, and the shipped checkpoints were trained with exactly these floats (a ``torch.optim.lr_scheduler.LambdaLR``
+multiplies base_lr by a factor, which rounds differently in the last bit and would break their bit-for-bit
+reproduction). The EMA momentum ramp is in ``models/ema.py``."""
 
 from __future__ import annotations
 
