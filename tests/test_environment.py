@@ -18,7 +18,7 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
-EXTRAS = ("notebooks", "video", "dev")
+EXTRAS = ("notebooks", "video", "robot", "dev")
 TOP_LEVEL = {"jepa_lab", "notebooks", "data", "tests", "benchmarks", "docs", "environment.yml", "README.md",
              "LICENSE", "CITATION.cff", "pyproject.toml", ".ci", ".gitignore"}
 

@@ -27,8 +27,10 @@ from .vjepa_predictor import VideoPredictor, VideoPredictorConfig
 
 @dataclass(frozen=True)
 class VideoDataConfig:
-    """Training clips, generated from a seed: ``balls`` (jepa_lab.data.balls: bouncing balls with known motion) or
-    ``planning_envs`` (action-free video of Two Rooms and Push, jepa_lab.envs.trajectories; the ball settings unused)."""
+    """Training clips, generated from a seed: ``balls`` (jepa_lab.data.balls: bouncing balls with known motion),
+    ``planning_envs`` (action-free video of Two Rooms and Push, jepa_lab.envs.trajectories), ``panda_arm``
+    (action-free video of the Franka arm reaching and pushing, jepa_lab.envs.panda_data) or ``possible_events``
+    (jepa_lab.data.violations); the ball settings are used by ``balls`` only."""
 
     name: str = "balls"
     num_clips: int = 2000
@@ -106,6 +108,14 @@ def _planning_envs() -> VJEPAConfig:
     return replace(base, data=replace(base.data, name="planning_envs", num_clips=6000))
 
 
+def _panda_arm() -> VJEPAConfig:
+    """Phase 1 of V-JEPA 2-AC for the simulated Franka arm: the planning encoder's architecture (32 px frames,
+    4x4 patches of 8 px, 3D RoPE), trained on 3,000 action-free clips of the arm at play, half reaching and half
+    pushing (rendered at 64 px, averaged down to 32 px; no labels kept)."""
+    base = VJEPAConfig()
+    return replace(base, data=replace(base.data, name="panda_arm", num_clips=3000))
+
+
 def _intuitive_physics() -> VJEPAConfig:
     """The violation-of-expectation model (violations.py, surprise.py): the tiny architecture and mask
     families, trained on 6,000 clips of *possible* events of the test world (one ball crossing the frame,
@@ -132,6 +142,7 @@ def _paper(video: str) -> VJEPAConfig:
 VJEPA_PRESETS: dict[str, VJEPAConfig] = {
     "tiny": _tiny(),
     "planning_envs": _planning_envs(),
+    "panda_arm": _panda_arm(),
     "intuitive_physics": _intuitive_physics(),
     "vit_l16": _paper("vit_l16"),
     "vit_h16": _paper("vit_h16"),

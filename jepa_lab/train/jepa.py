@@ -12,6 +12,7 @@ are the same whatever the number of processes or the strategy (DDP or FSDP).
 from __future__ import annotations
 
 import csv
+import os
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,6 +25,7 @@ from ..checkpoint import load_checkpoint, save_checkpoint
 from ..data.balls import BallsConfig, make_balls
 from ..data.shapes import ShapesConfig, make_shapes
 from ..data.violations import possible_events
+from ..envs.panda_data import panda_clips
 from ..envs.trajectories import ENV_NAMES, action_free_clips
 from ..masking.multiblock import sample_multiblock
 from ..models.ema import momentum_at
@@ -75,11 +77,16 @@ def training_clips(cfg: VJEPAConfig) -> torch.Tensor:
         parts = [action_free_clips(env, n // 2 + (i < n % 2), v.num_frames, v.img_size, seed=cfg.data.seed + i)
                  for i, env in enumerate(ENV_NAMES)]
         return torch.cat(parts)[torch.randperm(n, generator=torch.Generator().manual_seed(cfg.data.seed))]
+    if cfg.data.name == "panda_arm":  # action-free video of the Franka arm, half reaching, half pushing
+        n, v, workers = cfg.data.num_clips, cfg.video, min(4, os.cpu_count() or 1)
+        parts = [panda_clips(task, n // 2 + (i < n % 2), v.num_frames, v.img_size, seed=cfg.data.seed + i,
+                             workers=workers) for i, task in enumerate(("reach", "push"))]
+        return torch.cat(parts)[torch.randperm(n, generator=torch.Generator().manual_seed(cfg.data.seed))]
     if cfg.data.name == "possible_events":  # the violation-of-expectation world, without violations
         return possible_events(cfg.data.num_clips, cfg.video.num_frames, seed=cfg.data.seed).movedim(-1, 1)
     if cfg.data.name != "balls":
-        raise ValueError(f"unknown training data {cfg.data.name!r}; expected 'balls', 'planning_envs' "
-                         f"or 'possible_events'")
+        raise ValueError(f"unknown training data {cfg.data.name!r}; expected 'balls', 'planning_envs', "
+                         f"'panda_arm' or 'possible_events'")
     videos, _ = make_balls(cfg.data.num_clips, balls_config(cfg), seed=cfg.data.seed)
     return videos.movedim(-1, 1)  # [N, T, H, W, 3] -> [N, 3, T, H, W]
 

@@ -184,6 +184,8 @@ def prepare(model: nn.Module, world: World, par: ParallelConfig, loss_fn: Callab
     if par.strategy == "ddp":
         ids = [torch.device(world.device).index] if world.device.startswith("cuda") else None
         return nn.parallel.DistributedDataParallel(module, device_ids=ids)
+    # torch.distributed's FSDP2 / DTensor / checkpoint modules are imported only by sharded runs: they are new in
+    # torch 2.6 (the kit runs on torch >= 2.2 otherwise) and slow to import.
     from torch.distributed.fsdp import fully_shard
 
     for blk in [m for m in model.modules() if isinstance(m, Block)]:
@@ -193,7 +195,7 @@ def prepare(model: nn.Module, world: World, par: ParallelConfig, loss_fn: Callab
 
 def sharded(model: nn.Module) -> bool:
     """True when FSDP has sharded (some of) ``model``'s parameters."""
-    from torch.distributed.tensor import DTensor
+    from torch.distributed.tensor import DTensor  # sharded runs only (see prepare)
 
     return any(isinstance(p, DTensor) for p in model.parameters())
 
@@ -244,6 +246,7 @@ def all_mean(x: torch.Tensor, world: World) -> torch.Tensor:
 def state_dicts(model: nn.Module, opt: torch.optim.Optimizer) -> tuple[dict, dict]:
     """Full (unsharded, CPU) model and optimizer state, keyed by parameter name: the same files whatever the
     strategy, so a run can resume with another number of processes. Collective under FSDP: call on every rank."""
+    # sharded runs only (see prepare)
     from torch.distributed.checkpoint.state_dict import (StateDictOptions, get_model_state_dict,
                                                          get_optimizer_state_dict)
 
@@ -255,7 +258,7 @@ def state_dicts(model: nn.Module, opt: torch.optim.Optimizer) -> tuple[dict, dic
 
 def load_optimizer(model: nn.Module, opt: torch.optim.Optimizer, state: dict) -> None:
     """Inverse of ``state_dicts`` for the optimizer (model weights are loaded before ``prepare``)."""
-    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict  # sharded only
 
     keyed = state.get("state", {})
     if any(not isinstance(k, str) for k in keyed):

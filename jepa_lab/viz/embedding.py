@@ -37,7 +37,7 @@ def pca_2d(features) -> np.ndarray:
 def umap_2d(features, n_neighbors: int = 15, min_dist: float = 0.1, random_state: int = 0) -> np.ndarray:
     """UMAP of standardised features [B, F] -> coords [B, 2], deterministic for a fixed random_state."""
     try:
-        import umap
+        import umap  # optional (the notebooks extra), and slow to import: loaded on first use
     except ImportError as err:  # pragma: no cover - depends on the environment
         raise ImportError("umap_2d needs umap-learn: pip install -e \".[notebooks]\" (or use pca_2d)") from err
     x = _as_features(features)
