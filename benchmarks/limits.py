@@ -22,7 +22,7 @@ from common import write_json
 from jepa_lab.eval.limits import (RecolouredGoal, ViewChange, latent_change, recolour_agent, rollout_error,
                                   shift_view, zoom_view)
 from jepa_lab.eval.planning import PlanSettings, make_policy, run_episodes, shipped_world_model, summarise
-from jepa_lab.envs.trajectories import make_env
+from jepa_lab.envs.registry import make_env
 
 VIEWS = {"camera_same": None, "camera_shift_1px": shift_view(1), "camera_shift_2px": shift_view(2),
          "camera_shift_4px": shift_view(4), "camera_zoom_1.1": zoom_view(1.1)}

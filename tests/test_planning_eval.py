@@ -13,7 +13,7 @@ from jepa_lab.planning.base import ActionBounds
 from jepa_lab.planning.mpc import mpc_episode
 from jepa_lab.eval.planning import METHODS, PlanSettings, evaluate, make_policy, run_episodes, summarise
 from jepa_lab.weights.pretrained import load_pretrained
-from jepa_lab.envs.trajectories import make_env
+from jepa_lab.envs.registry import make_env
 from jepa_lab.envs.two_rooms import TwoRooms
 from jepa_lab.models.video_vit import VideoViT, VideoViTConfig
 from jepa_lab.models.world_model import LatentWorldModel

@@ -21,7 +21,7 @@ import shlex
 from dataclasses import replace
 
 from ..checkpoint import atomic_write_text
-from ..envs.trajectories import ENV_NAMES, collect
+from ..envs.registry import ENV_NAMES, PANDA_ENVS, collect_episodes
 from ..eval.planning import METHODS, PlanSettings, evaluate, shipped_world_model
 from ..models.world_model import ACTrainConfig
 from ..train.ac import RunOptions, train_ac, train_pixel
@@ -36,7 +36,8 @@ def add_parsers(sub) -> None:
                         description="Phase 2 of V-JEPA 2-AC: random-action trajectories of an environment, a frozen "
                         "V-JEPA encoder and a fresh action-conditioned predictor (or the pixel baseline).")
     ac.add_argument("--env", choices=ENV_NAMES, default="two_rooms", help="environment: %(choices)s")
-    ac.add_argument("--encoder", metavar="PATH", help="V-JEPA weights file (default: the shipped vjepa_envs)")
+    ac.add_argument("--encoder", metavar="PATH", help="V-JEPA weights file (default: the shipped vjepa_panda for "
+                    "the arm, vjepa_envs otherwise)")
     ac.add_argument("--episodes", type=int_at_least(1), metavar="E", help="action-labelled episodes")
     ac.add_argument("--steps", type=int_at_least(1), metavar="N", help="optimiser steps")
     ac.add_argument("--rollout-steps", type=int_at_least(0), metavar="K", help="steps of the rollout loss (default: 4)")
@@ -81,11 +82,11 @@ def _train_ac(args, command: str) -> int:
     run = RunOptions(run_dir, args.ckpt_every, not args.no_resume, parallel)
     world = init_world(args.device)
     talk = world.is_main  # under torchrun only rank 0 shows progress
-    traj = collect(cfg.env, cfg.episodes, cfg.episode_steps, seed=cfg.data_seed, progress=talk)
+    traj = collect_episodes(cfg.env, cfg.episodes, cfg.episode_steps, seed=cfg.data_seed, progress=talk)
     if args.pixel:
         model, log = train_pixel(traj, cfg, progress=talk, run=run)
     else:
-        model, log = train_ac(_encoder(args.encoder), traj, cfg, progress=talk, run=run)
+        model, log = train_ac(_encoder(args.encoder, cfg.env), traj, cfg, progress=talk, run=run)
     if not world.is_main:
         return 0
     metrics = {"train_seconds": log["train_seconds"], "final_teacher_l1": log["teacher"][-1],
@@ -97,9 +98,11 @@ def _train_ac(args, command: str) -> int:
     return 0
 
 
-def _encoder(path):
-    """The frozen encoder: the target encoder of a V-JEPA weights file (default: the shipped vjepa_envs)."""
-    model = load_pretrained("vjepa_envs") if path is None else load_model(path, VJEPA_KIND)
+def _encoder(path, env: str):
+    """The frozen encoder: the target encoder of a V-JEPA weights file (default: the shipped vjepa_panda for the
+    arm's tasks, vjepa_envs for the arenas)."""
+    shipped = "vjepa_panda" if env in PANDA_ENVS else "vjepa_envs"
+    model = load_pretrained(shipped) if path is None else load_model(path, VJEPA_KIND)
     return model.target_encoder
 
 

@@ -17,7 +17,8 @@ import torch
 from tqdm.auto import tqdm
 
 from ..config import is_int
-from ..envs.trajectories import make_env
+from ..envs.panda import oracle_action
+from ..envs.registry import is_arm, make_env
 from ..planning.base import ActionBounds
 from ..planning.cem import CEM, CEMConfig
 from ..planning.energy import check_energy_options, reduce_steps
@@ -56,13 +57,14 @@ class PlanSettings:
         check_energy_options(self.action_repeat, self.energy)
 
 
-def make_planner(kind: str, bounds: ActionBounds, settings: PlanSettings = PlanSettings()):
-    """A CEM or MPPI planner for 2-D actions with the benchmark's settings."""
+def make_planner(kind: str, bounds: ActionBounds, settings: PlanSettings = PlanSettings(), action_dim: int = 2):
+    """A CEM or MPPI planner with the benchmark's settings."""
     s = settings
     if kind == "cem":
-        return CEM(CEMConfig(samples=s.samples, elites=s.elites, iterations=s.iterations), bounds, 2, s.horizon)
+        return CEM(CEMConfig(samples=s.samples, elites=s.elites, iterations=s.iterations), bounds, action_dim,
+                   s.horizon)
     if kind == "mppi":
-        return MPPI(MPPIConfig(samples=s.samples, iterations=s.mppi_iterations), bounds, 2, s.horizon)
+        return MPPI(MPPIConfig(samples=s.samples, iterations=s.mppi_iterations), bounds, action_dim, s.horizon)
     raise ValueError(f"unknown planner {kind!r}; expected 'cem' or 'mppi'")
 
 
@@ -93,20 +95,30 @@ class OraclePolicy(RecedingHorizon):
         return self.first_action(self.energy())
 
 
+def arm_oracle(env):
+    """Upper bound on the arm: the controller that sees the simulator's true positions (panda.oracle_action)."""
+    return lambda obs=None, info=None: oracle_action(env)
+
+
 def make_policy(method: str, env, latent_model=None, pixel_model=None, settings: PlanSettings = PlanSettings()):
-    """A policy ``policy(obs, info) -> action`` for one method; world-model methods need the model."""
-    bounds = ActionBounds(max_norm=float(env.cfg.max_step))
+    """A policy ``policy(obs, info) -> action`` for one method; world-model methods need the model. The arenas'
+    actions are displacements in a disk (``max_step``), the arm's end-effector moves in the box [-1, 1]^A."""
+    arm = is_arm(env)
+    bounds = ActionBounds(low=-1.0, high=1.0) if arm else ActionBounds(max_norm=float(env.cfg.max_step))
+    a_dim = env.action_space.shape[0]
     if method == "random":
-        return random_policy(bounds, 2, torch.Generator().manual_seed(settings.seed))
+        return random_policy(bounds, a_dim, torch.Generator().manual_seed(settings.seed))
     if method == "oracle":
-        planner = make_planner("cem", bounds, settings)
+        if arm:
+            return arm_oracle(env)
+        planner = make_planner("cem", bounds, settings, a_dim)
         return OraclePolicy(env, planner, settings.seed, settings.action_repeat, settings.energy)
     if method not in ("cem", "mppi", "pixel"):
         raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
     model, kind = (pixel_model, "pixel") if method == "pixel" else (latent_model, "latent")
     if model is None:
         raise ValueError(f"method {method!r} needs a {kind} world model ({kind}_model=...)")
-    planner = make_planner("mppi" if method == "mppi" else "cem", bounds, settings)
+    planner = make_planner("mppi" if method == "mppi" else "cem", bounds, settings, a_dim)
     return MPCPolicy(model, planner, settings.seed, settings.action_repeat, settings.energy)
 
 

@@ -146,7 +146,12 @@ class ACTrainConfig(DictRoundTrip):
 
     @staticmethod
     def preset(name: str) -> "ACTrainConfig":
-        presets = {"two_rooms": ACTrainConfig(), "push": ACTrainConfig(env="push")}
+        # the arm: end-effector moves and positions in 5-cm units; fewer episodes, play data is slow to render
+        arm = dict(predictor=ACPredictorConfig(action_dim=3, state_dim=3),
+                   pixel=PixelModelConfig(action_dim=3, state_dim=3), episodes=600)
+        presets = {"two_rooms": ACTrainConfig(), "push": ACTrainConfig(env="push"),
+                   "panda_reach": ACTrainConfig(env="panda_reach", **arm),
+                   "panda_push": ACTrainConfig(env="panda_push", **arm)}
         if name not in presets:
             raise ValueError(f"unknown AC preset {name!r}; expected one of {sorted(presets)}")
         return presets[name]

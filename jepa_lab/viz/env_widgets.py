@@ -20,7 +20,7 @@ import html
 import ipywidgets as W
 import numpy as np
 
-from ..envs.trajectories import make_env
+from ..envs.registry import make_env
 from .widgets import _Explorer, image_png
 
 # direction name -> unit vector (x right, y down: "up" lowers y), diagonals normalised to length 1
