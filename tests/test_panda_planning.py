@@ -8,7 +8,7 @@ import torch
 from jepa_lab.envs.panda import PandaEnv
 from jepa_lab.envs.registry import ENV_NAMES, make_env
 from jepa_lab.eval.planning import PlanSettings, evaluate, make_policy
-from jepa_lab.models.ac_predictor import ACPredictor, ACPredictorConfig
+from jepa_lab.models.ac_predictor import ACPredictor
 from jepa_lab.models.video_vit import VideoViT, VideoViTConfig
 from jepa_lab.models.world_model import ACTrainConfig, LatentWorldModel
 from jepa_lab.planning.mpc import mpc_episode
