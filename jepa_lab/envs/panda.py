@@ -28,6 +28,8 @@ from dataclasses import dataclass, field, replace
 import gymnasium as gym
 import numpy as np
 
+from ..config import is_int
+
 TASKS = ("reach", "push", "pick_and_place")
 STEP_METRES = 0.05  # panda-gym moves the end effector by at most 5 cm per unit action
 GRIPPER_STEP_METRES = 0.2  # and opens or closes the gripper by at most 0.2 m per unit action
@@ -60,9 +62,9 @@ class PandaConfig:
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ValueError(f"task: expected one of {TASKS}, received {self.task!r}")
-        if isinstance(self.img_size, bool) or not isinstance(self.img_size, int) or not 16 <= self.img_size <= 512:
+        if not is_int(self.img_size, 16, 512):
             raise ValueError(f"img_size: expected an int in 16..512, received {self.img_size!r}")
-        if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int) or self.max_steps < 1:
+        if not is_int(self.max_steps, 1):
             raise ValueError(f"max_steps: expected an int >= 1, received {self.max_steps!r}")
 
 
