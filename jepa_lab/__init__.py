@@ -11,9 +11,20 @@ Shape glossary, used in every docstring and reshape comment of the package:
     T  frames           A  action dimension     K  classes
 """
 
+import importlib
 import os
 
 __version__ = "0.1.0"
+
+
+def optional_import(module: str, package: str, extra: str, what: str):
+    """Import an optional dependency on first use (a kit installed without it still imports), or say which of the
+    kit's extras installs it: ``optional_import("av", "PyAV", "video", "writing and reading mp4 files")``."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as err:
+        raise ModuleNotFoundError(f"{what} needs {package}, part of the kit's {extra} extra: "
+                                  f"pip install -e \".[{extra}]\"") from err
 
 
 def fast_mode() -> bool:

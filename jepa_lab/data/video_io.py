@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import optional_import
 from ..checkpoint import atomic_write
 
 BACKENDS = ("decord", "decord2", "pyav")  # preference order of read_video's automatic choice
@@ -31,14 +32,8 @@ _MODULES = {"decord": "decord", "decord2": "decord2", "pyav": "av"}
 
 
 def _pyav():
-    """PyAV, imported on first use: it comes with the optional ``video`` extra, so a kit installed without it
-    still imports, and a video call says what to install."""
-    try:
-        import av  # optional dependency (the `video` extra): imported here, not at the top of the file
-    except ModuleNotFoundError as err:
-        raise ModuleNotFoundError("writing and reading mp4 files needs PyAV, part of the kit's video extra: "
-                                  "pip install -e \".[video]\" (or pip install av)") from err
-    return av
+    """PyAV, imported on first use: it comes with the optional ``video`` extra."""
+    return optional_import("av", "PyAV", "video", "writing and reading mp4 files")
 
 
 def _h264_available() -> bool:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 import gymnasium as gym
 import numpy as np
 
+from .. import optional_import
 from ..config import is_int
 
 TASKS = ("reach", "push", "pick_and_place")
@@ -70,12 +71,8 @@ class PandaConfig:
 
 def _panda_gym():
     """panda-gym's env classes, imported on first use: pybullet and panda-gym are the optional robot extra."""
-    try:
-        from panda_gym.envs import PandaPickAndPlaceEnv, PandaPushEnv, PandaReachEnv  # optional: the robot extra
-    except ModuleNotFoundError as err:
-        raise ModuleNotFoundError("the Franka Panda environments need pybullet and panda-gym, the kit's robot "
-                                  "extra: pip install -e \".[robot]\"") from err
-    return {"reach": PandaReachEnv, "push": PandaPushEnv, "pick_and_place": PandaPickAndPlaceEnv}
+    envs = optional_import("panda_gym.envs", "pybullet and panda-gym", "robot", "the Franka Panda environments")
+    return {"reach": envs.PandaReachEnv, "push": envs.PandaPushEnv, "pick_and_place": envs.PandaPickAndPlaceEnv}
 
 
 @contextlib.contextmanager

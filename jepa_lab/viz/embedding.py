@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from sklearn.decomposition import PCA
 
+from .. import optional_import
+
 
 def _as_features(features) -> np.ndarray:
     """features [B, F] (tensor or array) -> float32 array [B, F], standardised per feature."""
@@ -36,10 +38,7 @@ def pca_2d(features) -> np.ndarray:
 
 def umap_2d(features, n_neighbors: int = 15, min_dist: float = 0.1, random_state: int = 0) -> np.ndarray:
     """UMAP of standardised features [B, F] -> coords [B, 2], deterministic for a fixed random_state."""
-    try:
-        import umap  # optional (the notebooks extra), and slow to import: loaded on first use
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("umap_2d needs umap-learn: pip install -e \".[notebooks]\" (or use pca_2d)") from err
+    umap = optional_import("umap", "umap-learn", "notebooks", "umap_2d (or pca_2d, which does not)")  # slow import
     x = _as_features(features)
     reducer = umap.UMAP(n_components=2, n_neighbors=min(n_neighbors, len(x) - 1), min_dist=min_dist,
                         random_state=random_state, n_jobs=1)
