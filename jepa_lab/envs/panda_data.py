@@ -15,7 +15,6 @@ Shapes: E episodes, T steps, P pixels, A action dim (= the proprioceptive state'
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_all_start_methods, get_context
@@ -27,7 +26,7 @@ from tqdm.auto import tqdm
 
 from ..checkpoint import atomic_write
 from .panda import TASKS, make_panda, oracle_action
-from .trajectories import Trajectories, downsample
+from .trajectories import Trajectories, downsample, save_npz
 
 CACHE = Path(".cache") / "panda"
 DATA_VERSION = 2  # part of the cache key: bump when what an episode holds changes (2: states in action units)
@@ -120,13 +119,7 @@ def cached_panda(task: str, episodes: int, steps: int, seed: int = 0, toward: fl
             return Trajectories(f"panda_{task}", z["frames"], z["states"], z["actions"], z["sim_states"])
     traj = collect_panda(task, episodes, steps, seed, toward, img_size, workers, progress)
     arrays = dict(frames=traj.frames, states=traj.states, actions=traj.actions, sim_states=traj.sim_states)
-
-    def write(tmp: str) -> None:
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        Path(tmp).write_bytes(buffer.getvalue())
-
-    atomic_write(path, write)
+    atomic_write(path, lambda tmp: save_npz(tmp, arrays))
     return traj
 
 

@@ -126,14 +126,15 @@ def write_episodes(traj: Trajectories, folder: str | Path, fps: int = 10, progre
         ep.mkdir(exist_ok=True)
         write_video(ep / "recording.mp4", traj.frames[e], fps=fps)
         arrays = dict(states=traj.states[e], actions=traj.actions[e], sim_states=traj.sim_states[e])
-        atomic_write(ep / "trajectory.npz", lambda tmp, a=arrays: _save_npz(tmp, a))
+        atomic_write(ep / "trajectory.npz", lambda tmp, a=arrays: save_npz(tmp, a))
     meta = {"env": traj.env, "episodes": len(traj), "steps": int(traj.actions.shape[1]), "fps": fps,
             "state": "agent position (x, y) in pixels", "action": "displacement (dx, dy) in pixels"}
     atomic_write_text(folder / "meta.json", json.dumps(meta, indent=2))
     return folder
 
 
-def _save_npz(path, arrays: dict) -> None:
+def save_npz(path, arrays: dict) -> None:
+    """Arrays into an .npz at ``path`` exactly (the writer that ``atomic_write`` calls with its temp name)."""
     with open(path, "wb") as f:  # a file object: np.savez would otherwise append ".npz" to the temp name
         np.savez(f, **arrays)
 
