@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="encoder entry to load (default: target_encoder when present, as the evaluations do)")
     rel.add_argument("--encoder-only", action="store_true", help="skip the predictor")
     pix = sub.add_parser("train-pixel-predictor", help="train the pixel-space surprise baseline and save it",
-                         description="Train the pixel-space video predictor (the surprise baseline of notebook 08) on "
+                         description="Train the pixel-space video predictor (the surprise baseline of notebook 09) on "
                          "the possible events the intuitive_physics V-JEPA preset trains on, and save it.")
     pix.add_argument("--out", required=True, metavar="PATH", help="file to write (e.g. data/pixel_physics.pt)")
     pix.add_argument("--steps", type=int_at_least(1), default=PixelPredictorConfig.steps, metavar="N",

@@ -1,4 +1,4 @@
-"""Plots for notebook 07 (full scale): parameters against FLOPs of the published models, and the energy
+"""Plots for notebook 08 (full scale): parameters against FLOPs of the published models, and the energy
 landscape of a robot planner over its first move.
 
 Shapes: S samples, H rollout steps, n grid points per axis.

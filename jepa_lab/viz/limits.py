@@ -1,4 +1,4 @@
-"""Plots for notebook 09 (the limits of latent world models): rollout error against the horizon, and planning
+"""Plots for notebook 10 (the limits of latent world models): rollout error against the horizon, and planning
 results per condition.
 
 Shapes: H horizon, C conditions.

@@ -1,4 +1,4 @@
-"""Plots for notebook 08 (intuitive physics): filmstrips of minimal sets, surprise curves of twin clips under
+"""Plots for notebook 09 (intuitive physics): filmstrips of minimal sets, surprise curves of twin clips under
 their frames (a static figure and a frame slider), and accuracy bars per law and model.
 
 Like ``jepa_lab.viz.plots``, every figure function returns a Figure made by pyplot and closed at once. Clips are
