@@ -8,9 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from jepa_lab.checkpoint import load_checkpoint
+from jepa_lab.cli.planning import _encoder
 from jepa_lab.cli.main import main
+from jepa_lab.weights.pretrained import load_pretrained
 from jepa_lab.weights.saved import load_ijepa
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,6 +158,18 @@ def test_train_ac_then_plan_with_the_trained_model(tmp_path, capsys):
     rows = json.loads(table.read_text())["rows"]
     assert set(rows) == {"random", "cem"} and 0.0 <= rows["cem"]["success"] <= 1.0
 
+
+
+def test_train_ac_on_the_random_init_encoder_freezes_the_same_untrained_weights(tmp_path):
+    out = tmp_path / "ac.pt"
+    assert main(["train-ac", "--env", "two_rooms", "--encoder", "random-init", "--episodes", "12", "--steps", "2",
+                 "--out", str(out), "--run-dir", str(tmp_path / "run")]) == 0
+    encoder = load_checkpoint(out, "jepa_lab.ac")["encoder"]
+    trained = load_pretrained("vjepa_envs").target_encoder.state_dict()
+    again = _encoder("random-init", "two_rooms").state_dict()
+    assert encoder.keys() == trained.keys()
+    assert all(torch.equal(encoder[k], again[k]) for k in encoder)  # the same seed: the same weights
+    assert not torch.equal(encoder["patch_embed.proj.weight"], trained["patch_embed.proj.weight"])
 
 def test_plan_rejects_unknown_methods(capsys):
     with pytest.raises(SystemExit) as err:

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from jepa_lab.envs.panda import Camera, PandaConfig, PandaEnv, make_panda, oracle_action
+from jepa_lab.envs.panda import ZERO_SHOT, Camera, PandaConfig, PandaEnv, make_panda, oracle_action
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +109,45 @@ def test_without_the_robot_extra_the_error_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "panda_gym.envs", None)  # as if panda-gym were not installed
     with pytest.raises(ModuleNotFoundError, match=r'pip install -e "\.\[robot\]"'):
         make_panda("reach")
+
+
+@pytest.mark.parametrize("task, count", [("reach", 1), ("push", 3), ("pick_and_place", 4)])
+def test_sub_goal_images_lead_to_the_goal_and_change_nothing(task, count):
+    env = make_panda(task)
+    try:
+        obs, info = env.reset(seed=5)
+        images = env.subgoal_images()
+        assert len(images) == count and all(im.shape == obs.shape for im in images)
+        assert all(np.abs(im.astype(int) - obs).sum() > 0 for im in images)  # each shows another scene
+        assert np.array_equal(env.render(), obs) and np.array_equal(env.state(), info["state"])  # restored
+        if task == "push":  # the last sub-goal: the cube at the target (pixels where the goal image has it)
+            final = np.abs(images[-1].astype(int) - env.goal_image()).sum(-1) > 0
+            assert final.sum() < np.prod(final.shape) // 4  # the arm moved, the rest of the scene did not
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize("task", ["push", "pick_and_place"])
+def test_the_oracle_pushes_and_picks_and_places(task):
+    env = make_panda(task)
+    try:
+        wins = [run(env, oracle_action, seed)[0]["success"] for seed in (10000, 10001, 10002)]
+    finally:
+        env.close()
+    assert sum(wins) >= 2, wins
+
+
+def test_zero_shot_scenes_change_what_the_camera_sees_and_nothing_else():
+
+    base = make_panda("push")
+    obs, info = base.reset(seed=3)
+    base.close()
+    assert set(ZERO_SHOT) == {"table", "cube", "light", "camera", "all"}
+    for name, change in ZERO_SHOT.items():
+        env = make_panda("push", **change)
+        try:
+            other, other_info = env.reset(seed=3)
+        finally:
+            env.close()
+        assert np.abs(other.astype(int) - obs).mean() > 0.2, name  # another picture
+        assert np.array_equal(other_info["state"], info["state"]), name  # the same arm, the same task

@@ -1,6 +1,6 @@
 """The planning commands of ``jepa-lab`` (see main.py for the rest):
 
-    jepa-lab train-ac --env two_rooms [--encoder PATH] [--episodes E] [--steps N] [--batch-size B]
+    jepa-lab train-ac --env two_rooms [--encoder PATH|random-init] [--episodes E] [--steps N] [--batch-size B]
                       [--rollout-steps K] [--pixel] [--run-dir DIR] [--no-resume] [--ckpt-every K] --out PATH
     torchrun --nproc_per_node 2 -m jepa_lab train-ac ...   (data-parallel, DDP)
     jepa-lab plan --env two_rooms [--episodes N] [--methods cem,random,...] [--horizon H] [--samples S]
@@ -20,9 +20,12 @@ import json
 import shlex
 from dataclasses import replace
 
+import torch
+
 from ..checkpoint import atomic_write_text
 from ..envs.registry import ENV_NAMES, PANDA_ENVS, collect_episodes
 from ..eval.planning import METHODS, PlanSettings, evaluate, shipped_world_model
+from ..models.vjepa import VJEPA
 from ..models.world_model import ACTrainConfig
 from ..train.ac import RunOptions, train_ac, train_pixel
 from ..train.parallel import init_world
@@ -31,13 +34,17 @@ from ..weights.saved import VJEPA_KIND, load_model, load_world_model, save_world
 from .common import add_parallel_args, int_at_least, parallel_config
 
 
+RANDOM_INIT = "random-init"  # --encoder: the untrained encoder
+
+
 def add_parsers(sub) -> None:
     ac = sub.add_parser("train-ac", help="train an action-conditioned world model on a frozen encoder",
                         description="Phase 2 of V-JEPA 2-AC: random-action trajectories of an environment, a frozen "
                         "V-JEPA encoder and a fresh action-conditioned predictor (or the pixel baseline).")
     ac.add_argument("--env", choices=ENV_NAMES, default="two_rooms", help="environment: %(choices)s")
     ac.add_argument("--encoder", metavar="PATH", help="V-JEPA weights file (default: the shipped vjepa_panda for "
-                    "the arm, vjepa_envs otherwise)")
+                    f"the arm, vjepa_envs otherwise), or '{RANDOM_INIT}': the default's architecture at its random "
+                    "initialisation (seed 0), to measure what pretraining buys")
     ac.add_argument("--episodes", type=int_at_least(1), metavar="E", help="action-labelled episodes")
     ac.add_argument("--steps", type=int_at_least(1), metavar="N", help="optimiser steps")
     ac.add_argument("--rollout-steps", type=int_at_least(0), metavar="K", help="steps of the rollout loss (default: 4)")
@@ -100,8 +107,11 @@ def _train_ac(args, command: str) -> int:
 
 def _encoder(path, env: str):
     """The frozen encoder: the target encoder of a V-JEPA weights file (default: the shipped vjepa_panda for the
-    arm's tasks, vjepa_envs for the arenas)."""
+    arm's tasks, vjepa_envs for the arenas), or (``RANDOM_INIT``) the default's random initialisation."""
     shipped = "vjepa_panda" if env in PANDA_ENVS else "vjepa_envs"
+    if path == RANDOM_INIT:
+        torch.manual_seed(0)  # the same untrained weights every time
+        return VJEPA(load_pretrained(shipped).cfg).target_encoder
     model = load_pretrained(shipped) if path is None else load_model(path, VJEPA_KIND)
     return model.target_encoder
 

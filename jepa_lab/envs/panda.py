@@ -50,8 +50,9 @@ class Camera:
 
 @dataclass(frozen=True)
 class PandaConfig:
-    """One arm task and how it is seen. ``object_rgba`` / ``table_rgba`` recolour the scene (zero-shot tests);
-    ``camera`` moves the view."""
+    """One arm task and how it is seen. ``object_rgba`` / ``table_rgba`` recolour the scene, ``camera`` moves the
+    view and ``light_direction`` the light (None: PyBullet's default): the knobs of the zero-shot scenes
+    (``ZERO_SHOT``)."""
 
     task: str = "reach"
     img_size: int = 64
@@ -59,6 +60,7 @@ class PandaConfig:
     camera: Camera = field(default_factory=Camera)
     object_rgba: tuple[float, float, float, float] = (0.15, 0.35, 0.9, 1.0)  # a blue cube (panda-gym's is green)
     table_rgba: tuple[float, float, float, float] | None = None  # None: panda-gym's grey
+    light_direction: tuple[float, float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -67,6 +69,16 @@ class PandaConfig:
             raise ValueError(f"img_size: expected an int in 16..512, received {self.img_size!r}")
         if not is_int(self.max_steps, 1):
             raise ValueError(f"max_steps: expected an int >= 1, received {self.max_steps!r}")
+
+
+# Scenes the models never saw in training, for zero-shot evaluation: each one change, and all of them at once
+ZERO_SHOT = {
+    "table": dict(table_rgba=(0.62, 0.45, 0.3, 1.0)),  # a wooden table instead of the grey one
+    "cube": dict(object_rgba=(0.85, 0.2, 0.15, 1.0)),  # a red cube instead of the blue one
+    "light": dict(light_direction=(-1.0, 1.0, 1.5)),  # light from another side
+    "camera": dict(camera=Camera(target=(-0.04, 0.015, 0.15), yaw=48.0)),  # moved by about 2 pixels at 64 px
+}
+ZERO_SHOT["all"] = {k: v for change in ZERO_SHOT.values() for k, v in change.items()}
 
 
 def _panda_gym():
@@ -124,8 +136,9 @@ class PandaEnv(gym.Env):
         view = client.computeViewMatrixFromYawPitchRoll(cameraTargetPosition=list(c.target), distance=c.distance,
                                                        yaw=c.yaw, pitch=c.pitch, roll=0.0, upAxisIndex=2)
         proj = client.computeProjectionMatrixFOV(fov=60.0, aspect=1.0, nearVal=0.1, farVal=100.0)
+        light = {} if self.config.light_direction is None else {"lightDirection": list(self.config.light_direction)}
         rgba = client.getCameraImage(p, p, view, proj, shadow=False, renderer=TINY_RENDERER,
-                                     flags=NO_SEGMENTATION_MASK)[2]
+                                     flags=NO_SEGMENTATION_MASK, **light)[2]
         return np.asarray(rgba, dtype=np.uint8).reshape(p, p, 4)[..., :3].copy()  # RGBA -> RGB [P, P, 3]
 
     def state(self) -> np.ndarray:
@@ -188,33 +201,89 @@ class PandaEnv(gym.Env):
             self.sim.restore_state(saved)
             self.sim.remove_state(saved)
 
-    def _move_arm_to(self, position: np.ndarray) -> None:
-        """Set the joints so that the end effector sits at ``position`` (inverse kinematics, gripper down)."""
+    def subgoal_images(self) -> list[np.ndarray]:
+        """The goal as a sequence of images, uint8 [P, P, 3] each, the last one the task's goal; a planner
+        aims at each for ``SUBGOAL_STEPS[task]`` steps, as V-JEPA 2-AC's pick-and-place does with sub-goal
+        images. Reach: the goal image alone. Push: the end effector 12 cm above the point behind the cube (on the
+        line from the cube to the target), then at that point, then the cube at the target with the end
+        effector behind it. Pick-and-place: the open gripper above the cube, around it, closed on it, then
+        cube and gripper at the target. Rendered from the simulator's state (as ``goal_image``); restored."""
+        if self.config.task == "reach":
+            return [self.goal_image()]
+        obj, goal = np.array(self.sim.get_base_position("object")), self.goal()
+        if self.config.task == "push":
+            behind, after = _behind(obj, goal), _behind(goal, goal + (goal - obj))
+            scenes = [(behind + [0, 0, 0.12], obj, 0.0), (behind, obj, 0.0), (after, goal, 0.0)]
+        else:
+            width = self.task.object_size  # fingers closed on the cube
+            scenes = [(obj + [0, 0, 0.08], obj, 0.08), (obj, obj, 0.08), (obj, obj, width), (goal, goal, width)]
+        return [self._render_scene(ee, o, w) for ee, o, w in scenes]
+
+    def _render_scene(self, ee: np.ndarray, obj: np.ndarray, width: float) -> np.ndarray:
+        """The image with the end effector at ``ee``, the object at ``obj`` (m) and the fingers ``width`` apart."""
+        saved = self.sim.save_state()
+        try:
+            self._move_arm_to(ee, width)
+            self.sim.set_base_pose("object", obj, np.array([0.0, 0.0, 0.0, 1.0]))
+            return self.render()
+        finally:
+            self.sim.restore_state(saved)
+            self.sim.remove_state(saved)
+
+    def _move_arm_to(self, position: np.ndarray, width: float = 0.0) -> None:
+        """Set the joints so that the end effector sits at ``position`` (inverse kinematics, gripper down) with
+        the fingers ``width`` (m) apart."""
         angles = self.sim.inverse_kinematics(self.robot.body_name, link=self.robot.ee_link, position=position,
                                              orientation=np.array([1.0, 0.0, 0.0, 0.0]))
-        self.robot.set_joint_angles(np.concatenate([angles[:7], [0.0, 0.0]]))
+        self.robot.set_joint_angles(np.concatenate([angles[:7], [width / 2, width / 2]]))
+
+
+SUBGOAL_STEPS = {"reach": (), "push": (6, 5), "pick_and_place": (6, 4, 3)}  # steps per sub-goal; the last: the rest
+
+
+def _behind(obj: np.ndarray, goal: np.ndarray, gap: float = 0.06) -> np.ndarray:
+    """Where the end effector stands to push ``obj`` toward ``goal``: ``gap`` (m) behind it on their line,
+    at the object's height."""
+    line = (goal - obj) * [1.0, 1.0, 0.0]
+    return obj - gap * line / max(np.linalg.norm(line), 1e-9)
 
 
 def oracle_action(env: PandaEnv) -> np.ndarray:
-    """The move a controller with the simulator's true state makes: straight at the target, as fast as allowed
-    (reach); behind the object, then through it toward the target (push). float32 [A]."""
+    """The move a controller with the simulator's true state makes, float32 [A], as fast as allowed: straight at
+    the target (reach); behind the object, then through it toward the target (push); above the object with the
+    gripper open, down around it, close, then carry it to the target (pick-and-place)."""
     ee, goal = env.robot.get_ee_position(), env.goal()
-    if env.config.task == "reach":
-        move = (goal - ee) / STEP_METRES
-    else:
-        obj = np.array(env.sim.get_base_position("object"))
-        push = goal - obj
-        push[2] = 0.0
-        unit = push / max(np.linalg.norm(push), 1e-9)
-        behind = obj - 0.06 * unit  # stand 6 cm behind the object, on the line to the target
-        behind[2] = obj[2]
-        if np.linalg.norm((ee - behind)[:2]) > 0.02 and np.dot(ee - obj, unit) > -0.04:
-            behind[2] = obj[2] + 0.08  # go around it from above before coming down behind it
-        move = (behind - ee if np.linalg.norm(ee - behind) > 0.015 else push) / STEP_METRES
     action = np.zeros(env.action_space.shape, np.float32)
-    action[:3] = np.clip(move, -1.0, 1.0)
+    if env.config.task == "reach":
+        move = goal - ee
+    elif env.config.task == "push":
+        move = _push_move(ee, np.array(env.sim.get_base_position("object")), goal)
+    else:
+        move, action[3] = _pick_move(ee, np.array(env.sim.get_base_position("object")), goal,
+                                     env.robot.get_fingers_width())
+    action[:3] = np.clip(move / STEP_METRES, -1.0, 1.0)
     return action
 
+
+def _push_move(ee: np.ndarray, obj: np.ndarray, goal: np.ndarray) -> np.ndarray:
+    """Push: the end effector's move (m) toward the point behind the object, then along the push."""
+    behind = _behind(obj, goal)  # stand 6 cm behind the object, on the line to the target
+    push = (goal - obj) * [1.0, 1.0, 0.0]
+    if np.linalg.norm((ee - behind)[:2]) > 0.02 and np.dot(ee - obj, push) > -0.04 * np.linalg.norm(push):
+        behind = behind + [0.0, 0.0, 0.08]  # go around it from above before coming down behind it
+    return behind - ee if np.linalg.norm(ee - behind) > 0.015 else push
+
+
+def _pick_move(ee: np.ndarray, obj: np.ndarray, goal: np.ndarray, width: float) -> tuple[np.ndarray, float]:
+    """Pick-and-place: the end effector's move (m) and the gripper command (+1 open, -1 close)."""
+    held = np.linalg.norm(ee - obj) < 0.02 and width < 0.045  # closed around the cube
+    if held:
+        return goal - ee, -1.0
+    if np.linalg.norm((ee - obj)[:2]) > 0.02 and ee[2] - obj[2] < 0.05:  # low and beside it: up, over it
+        return obj + [0.0, 0.0, 0.08] - ee, 1.0
+    if np.linalg.norm(ee - obj) > 0.01:  # above it: come down onto it with the gripper open
+        return obj - ee, 1.0
+    return np.zeros(3), -1.0  # around it: close
 
 def make_panda(task: str = "reach", **config) -> PandaEnv:
     """``make_panda("push", img_size=64)``: a PandaEnv of ``PandaConfig(task=task, **config)``."""

@@ -17,12 +17,12 @@ import torch
 from tqdm.auto import tqdm
 
 from ..config import is_int
-from ..envs.panda import oracle_action
+from ..envs.panda import SUBGOAL_STEPS, oracle_action
 from ..envs.registry import is_arm, make_env
 from ..planning.base import ActionBounds
 from ..planning.cem import CEM, CEMConfig
 from ..planning.energy import check_energy_options, reduce_steps
-from ..planning.mpc import MPCPolicy, RecedingHorizon, mpc_episode, random_policy
+from ..planning.mpc import MPCPolicy, RecedingHorizon, SubgoalMPC, mpc_episode, random_policy
 from ..planning.mppi import MPPI, MPPIConfig
 from ..weights.pretrained import pretrained_path
 from ..weights.saved import load_world_model
@@ -38,7 +38,8 @@ class PlanSettings:
     horizon: planned actions. action_repeat: simulator steps each planned action is imagined for (the plan
     looks horizon x action_repeat steps ahead; the policy still re-plans after every step). energy: "min"
     (closest imagined step to the goal) or "final" (the last one, as V-JEPA 2-AC); see
-    ``world_model.goal_l1_energy``."""
+    ``world_model.goal_l1_energy``. subgoals: on the arm's push and pick-and-place, plan toward the task's
+    sub-goal images on their fixed schedule (``panda.SUBGOAL_STEPS``); False: toward the goal image alone."""
 
     horizon: int = 7
     samples: int = 64
@@ -48,6 +49,7 @@ class PlanSettings:
     action_repeat: int = 2
     energy: str = "min"
     seed: int = 0
+    subgoals: bool = True
 
     def __post_init__(self) -> None:
         for name in ("horizon", "samples", "elites", "iterations", "mppi_iterations"):
@@ -119,6 +121,9 @@ def make_policy(method: str, env, latent_model=None, pixel_model=None, settings:
     if model is None:
         raise ValueError(f"method {method!r} needs a {kind} world model ({kind}_model=...)")
     planner = make_planner("mppi" if method == "mppi" else "cem", bounds, settings, a_dim)
+    if arm and settings.subgoals and SUBGOAL_STEPS[env.config.task]:
+        return SubgoalMPC(model, planner, SUBGOAL_STEPS[env.config.task], settings.seed, settings.action_repeat,
+                          settings.energy)
     return MPCPolicy(model, planner, settings.seed, settings.action_repeat, settings.energy)
 
 
@@ -128,11 +133,14 @@ def episode_seeds(episodes: int, first: int = 10_000) -> list[int]:
 
 
 def run_episodes(env, policy, episodes: int, progress: bool = True, desc: str = "episodes") -> list:
-    """Run a policy on fixed-seed episodes; the goal image is handed to policies that take one."""
+    """Run a policy on fixed-seed episodes; the goal image (or the sub-goal images) is handed to policies
+    that take one."""
     out = []
     for seed in tqdm(episode_seeds(episodes), desc=desc, disable=not progress, leave=False):
         env.reset(seed=seed)
-        if hasattr(policy, "set_goal"):
+        if hasattr(policy, "set_goals"):
+            policy.set_goals(env.subgoal_images())
+        elif hasattr(policy, "set_goal"):
             policy.set_goal(env.goal_image())
         out.append(mpc_episode(env, policy, seed=seed))
     return out
@@ -147,9 +155,10 @@ def summarise(episodes: list) -> dict:
 
 
 def evaluate(env_name: str, method: str, episodes: int, latent_model=None, pixel_model=None,
-             settings: PlanSettings = PlanSettings(), progress: bool = True) -> dict:
-    """One row of the benchmark table: a method on an environment over fixed-seed episodes."""
-    env = make_env(env_name)
+             settings: PlanSettings = PlanSettings(), progress: bool = True, scene: dict | None = None) -> dict:
+    """One row of the benchmark table: a method on an environment over fixed-seed episodes. ``scene``: the arm's
+    PandaConfig changes (e.g. ``panda.ZERO_SHOT["all"]``)."""
+    env = make_env(env_name, **(scene or {}))
     policy = make_policy(method, env, latent_model, pixel_model, settings)
     return summarise(run_episodes(env, policy, episodes, progress, desc=f"{env_name} {method}"))
 

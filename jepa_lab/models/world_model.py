@@ -151,7 +151,10 @@ class ACTrainConfig(DictRoundTrip):
                    pixel=PixelModelConfig(action_dim=3, state_dim=3), episodes=600)
         presets = {"two_rooms": ACTrainConfig(), "push": ACTrainConfig(env="push"),
                    "panda_reach": ACTrainConfig(env="panda_reach", **arm),
-                   "panda_push": ACTrainConfig(env="panda_push", **arm)}
+                   "panda_push": ACTrainConfig(env="panda_push", **arm),
+                   "panda_pick_and_place": ACTrainConfig(  # + the gripper's opening: 4-D moves and states
+                       env="panda_pick_and_place", **{**arm, "predictor": ACPredictorConfig(action_dim=4, state_dim=4),
+                                                      "pixel": PixelModelConfig(action_dim=4, state_dim=4)})}
         if name not in presets:
             raise ValueError(f"unknown AC preset {name!r}; expected one of {sorted(presets)}")
         return presets[name]

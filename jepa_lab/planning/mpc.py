@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -90,6 +90,42 @@ class MPCPolicy(RecedingHorizon):
         action = self.first_action(energy)
         self.plan_ms.append(1000 * (time.perf_counter() - start))
         return action
+
+
+
+class SubgoalMPC(MPCPolicy):
+    """MPC toward a sequence of goal images (V-JEPA 2-AC's sub-goals for pick-and-place): ``set_goals(images)``,
+    then the policy aims at goal k for ``steps[k]`` environment steps and at the last goal for the rest of the
+    episode. A fixed schedule: nothing tells the policy that a sub-goal was reached. ``goal_index`` keeps the
+    goal each step aimed at. With one image it is an ``MPCPolicy``."""
+
+    def __init__(self, model, planner: Planner, steps: Sequence[int], seed: int = 0, repeat: int = 1,
+                 reduce: str = "final"):
+        if not all(is_int(k, 1) for k in steps):
+            raise ValueError(f"steps: expected an int >= 1 per sub-goal, received {tuple(steps)!r}")
+        self.steps, self.z_goals = tuple(int(k) for k in steps), []
+        super().__init__(model, planner, seed, repeat, reduce)
+
+    def reset(self) -> None:
+        super().reset()
+        self.goal_index: list[int] = []
+
+    def set_goals(self, goal_images) -> None:
+        """Goal images in order, the final goal last: a list of uint8 RGB [H, W, 3]; one more than ``steps``."""
+        if len(goal_images) != len(self.steps) + 1:
+            raise ValueError(f"expected {len(self.steps) + 1} goal images (a schedule of {self.steps} steps and "
+                             f"the final goal), received {len(goal_images)}")
+        self.z_goals = []
+        for image in goal_images:
+            self.set_goal(image)
+            self.z_goals.append(self.z_goal)
+
+    def __call__(self, obs, info) -> np.ndarray:
+        k = int(np.searchsorted(np.cumsum(self.steps), len(self.goal_index), side="right"))  # goal of this step
+        if self.z_goals:
+            self.z_goal = self.z_goals[k]
+        self.goal_index.append(k)
+        return super().__call__(obs, info)
 
 
 def random_policy(bounds, action_dim: int | None = None, generator: torch.Generator | None = None):
