@@ -9,23 +9,14 @@ import torch  # noqa: E402
 from matplotlib.collections import LineCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from jepa_lab.planning.cem import CEM, CEMConfig  # noqa: E402
-from jepa_lab.planning.mppi import MPPI, MPPIConfig  # noqa: E402
 from jepa_lab.planning.base import ActionBounds
+from jepa_lab.planning.cem import CEM, CEMConfig  # noqa: E402
 from jepa_lab.planning.mpc import Episode  # noqa: E402
-from jepa_lab.viz.planning import (  # noqa: E402
-    CEMIterationExplorer,
-    EpisodeReplay,
-    arena_map_figure,
-    cem_iterations_figure,
-    energy_heatmap_figure,
-    energy_landscape,
-    episode_figure,
-    first_action_energy,
-    grid_argmin,
-    plan_paths,
-    success_table_figure,
-)
+from jepa_lab.planning.mppi import MPPI, MPPIConfig  # noqa: E402
+from jepa_lab.viz.planning import (CEMIterationExplorer, EpisodeReplay, arena_map_figure,  # noqa: E402
+                                   cem_energies_figure, cem_iterations_figure, energy_heatmap_figure,
+                                   energy_landscape, episode_figure, first_action_energy, grid_argmin, plan_paths,
+                                   success_table_figure)
 
 TARGET = torch.tensor([3.0, -2.0])
 BOUNDS = ActionBounds(max_norm=6.0)
@@ -105,6 +96,14 @@ def test_cem_iterations_figure(history):
     assert len(ax_e.collections) == 3 and len(ax_e.lines) == 3  # dots per iteration, mean, best, marker
     mppi = MPPI(MPPIConfig(samples=10, iterations=2), BOUNDS, 2, 2).plan(quadratic, record=True).history
     assert len(cem_iterations_figure(mppi, 0, [20.0, 20.0]).axes) == 2
+
+
+def test_cem_energies_figure_alone(history):
+    ax = cem_energies_figure(history, title="first step").axes[0]
+    assert len(ax.collections) == 3 and len(ax.lines) == 2  # dots per iteration, mean, best; nothing marked
+    assert list(ax.lines[1].get_ydata()) == [h.best_energy for h in history] and ax.get_title() == "first step"
+    with pytest.raises(ValueError, match="history is empty"):
+        cem_energies_figure([])
 
 
 def test_cem_iterations_bad_inputs(history):

@@ -40,7 +40,17 @@ def _to_png(frame: np.ndarray, size: int) -> bytes:
     return image_png(np.asarray(frame).transpose(2, 0, 1) / 255.0, size)
 
 
-class EnvDriver(_Explorer):
+class _Driver(_Explorer):
+    """What the drivers share: ``_show`` draws ``obs`` into ``image`` and ``status()`` into ``status_line``
+    (green once the episode succeeded)."""
+
+    def _show(self) -> None:
+        self.image.value = _to_png(self.obs, self.display_px)
+        colour = "#1b7f3b" if self.info["success"] else "#333"
+        self.status_line.value = f"<span style='color:{colour}'>{html.escape(self.status())}</span>"
+
+
+class EnvDriver(_Driver):
     """Play an arena environment (``TwoRooms``, ``Push``, or their short names) with buttons.
 
     Attributes: ``env``, ``obs`` (uint8 [64, 64, 3]), ``info`` (the env's last info dict), ``steps`` (actions
@@ -125,13 +135,6 @@ class EnvDriver(_Explorer):
         if self.steps >= self.env.cfg.max_steps and not self.info["success"]:
             parts.append("time limit reached")
         return " | ".join(parts)
-
-    # ----- display -------------------------------------------------------------------------------------------
-
-    def _show(self) -> None:
-        self.image.value = _to_png(self.obs, self.display_px)
-        colour = "#1b7f3b" if self.info["success"] else "#333"
-        self.status_line.value = f"<span style='color:{colour}'>{html.escape(self.status())}</span>"
 
 
 def env_driver(env, seed: int = 0, **kwargs) -> EnvDriver:

@@ -1,4 +1,4 @@
-"""Seeing a planner think (notebook 06): energy landscapes, CEM iterations, MPC episodes and the success table.
+"""Seeing a planner think (notebooks 06, 07): energy landscapes, CEM iterations, MPC episodes, the success table.
 
 Plans are drawn as *paths*: the agent position plus the cumulative sum of the planned displacements, over the
 observation (image pixel coordinates, y pointing down). A path ignores walls - it is what the actions *ask*
@@ -179,16 +179,35 @@ def cem_iterations_figure(history: Sequence, iteration: int, start_xy, obs=None,
         ax.invert_yaxis()
     ax.set_title(f"iteration {it}: {len(paths)} samples, {len(elites)} elites", fontsize=9)
     ax.legend(fontsize=7, loc="lower left")
+    draw_iteration_energies(ax_e, history, it)
+    return fig
+
+
+def draw_iteration_energies(ax, history: Sequence, highlight: int | None = None) -> None:
+    """Into ``ax``: the energy of every sample per iteration (grey dots), of the mean and of the best so far;
+    iteration ``highlight`` (if given) marked."""
     for h in history:
-        ax_e.scatter(np.full(len(h.energies), h.iteration), _np(h.energies), s=4, color="0.6", alpha=0.5)
-    ax_e.plot([h.iteration for h in history], [h.mean_energy for h in history], "o-", color="C0", label="mean")
-    ax_e.plot([h.iteration for h in history], [h.best_energy for h in history], "s-", color="C3", label="best so far")
-    ax_e.axvline(it, color="C1", linewidth=2, alpha=0.6)
-    ax_e.set_xlim(-0.5, len(history) - 0.5)
-    ax_e.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax_e.set_xlabel("iteration")
-    ax_e.set_ylabel("energy")
-    ax_e.legend(fontsize=7)
+        ax.scatter(np.full(len(h.energies), h.iteration), _np(h.energies), s=4, color="0.6", alpha=0.5)
+    ax.plot([h.iteration for h in history], [h.mean_energy for h in history], "o-", color="C0", label="mean")
+    ax.plot([h.iteration for h in history], [h.best_energy for h in history], "s-", color="C3", label="best so far")
+    if highlight is not None:
+        ax.axvline(highlight, color="C1", linewidth=2, alpha=0.6)
+    ax.set_xlim(-0.5, len(history) - 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("energy")
+    ax.legend(fontsize=7)
+
+
+def cem_energies_figure(history: Sequence, title: str = "") -> Figure:
+    """The energies of a recorded plan (``PlanResult.history``) per iteration: every sample, the mean, the best."""
+    if len(history) == 0:
+        raise ValueError("history is empty: expected at least 1 iteration (call plan(..., record=True))")
+    fig = new_figure(figsize=(4.6, 3.0), layout="constrained")
+    ax = fig.add_subplot()
+    draw_iteration_energies(ax, history)
+    if title:
+        ax.set_title(title, fontsize=9)
     return fig
 
 
