@@ -140,12 +140,12 @@ def test_the_goal_picker_shows_a_goal_and_plans_an_episode():
     env = make_env("panda_reach")
     picker = GoalPicker(env, make_policy("oracle", env), [10000, SEED], max_steps=3, display_px=64)
     labels = [label for label, _ in picker.dropdown.options]
-    assert labels == ["seed 10000: target 5 cm away", f"seed {SEED}: target 26 cm away"]
-    goal, strip = png(picker.goal), png(picker.strip)
+    assert labels == ["seed 10000: target 4.8 cm away", f"seed {SEED}: target 25.9 cm away"]
+    goal, strip, width = png(picker.goal), png(picker.strip), picker.strip.width
     picker.dropdown.value = SEED  # as the browser does: the observer shows the new episode
     assert picker.seed == SEED and png(picker.goal) != goal  # Reach always starts from the same pose
     picker.plan_button.click()
-    assert png(picker.strip) != strip
+    assert png(picker.strip) != strip and int(picker.strip.width) > int(width)  # 4 frames, not 1
     ep = picker.episode
     assert ep is not None and ep.steps == 3 and not ep.success  # 26 cm need more than 3 moves of 5 cm
     assert "missed after 3 steps" in picker.status_line.value and ep.distances[-1] < ep.distances[0]

@@ -272,8 +272,8 @@ class GoalPicker(_Explorer):
         options = []
         for s in seeds:
             _, info = self.env.reset(seed=int(s))
-            options.append((f"seed {int(s)}: target {CM * info['distance']:.0f} cm away", int(s)))
-        self.dropdown = W.Dropdown(options=options, description="goal")
+            options.append((f"seed {int(s)}: target {CM * info['distance']:.1f} cm away", int(s)))
+        self.dropdown = W.Dropdown(options=options, description="goal", layout=W.Layout(width="320px"))
         self.plan_button = W.Button(description="plan", button_style="success")
         self.plan_button.on_click(lambda _b: self.plan())
         self.start = W.Image(format="png", width=self.display_px, height=self.display_px)
@@ -293,7 +293,7 @@ class GoalPicker(_Explorer):
         obs, info = self.env.reset(seed=self.seed)
         self.start.value = _to_png(obs, self.display_px)
         self.goal.value = _to_png(self.env.goal_image(), self.display_px)
-        self.strip.value = figure_to_png(frame_rows_figure({"start": [obs]}, ["step 0"]), dpi=72)
+        self._show_strip({"start": [obs]}, ["step 0"])
         self.status_line.value = f"target {CM * info['distance']:.1f} cm away: press <b>plan</b>"
 
     def plan(self):
@@ -304,11 +304,17 @@ class GoalPicker(_Explorer):
         ep = mpc_episode(self.env, self.policy, seed=self.seed, max_steps=self.max_steps)
         self.episode = ep
         labels = [f"step {t}\n{CM * d:.0f} cm" for t, d in enumerate(ep.distances)]
-        self.strip.value = figure_to_png(frame_rows_figure({"episode": list(ep.observations)}, labels), dpi=72)
-        verdict = f"reached the target in {ep.steps} steps" if ep.success else f"missed after {ep.steps} steps"
+        self._show_strip({"episode": list(ep.observations)}, labels)
+        steps = f"{ep.steps} step{'' if ep.steps == 1 else 's'}"
+        verdict = f"reached the target in {steps}" if ep.success else f"missed after {steps}"
         self.status_line.value = (f"{verdict}: {CM * ep.distances[0]:.1f} -> {CM * ep.distances[-1]:.1f} cm, "
                                   f"{ep.ms_per_step:.0f} ms per step")
         return ep
+
+    def _show_strip(self, rows: dict, titles: list, dpi: int = 90) -> None:
+        """Draw rows of frames into ``strip`` at their own size (a container would stretch a short strip)."""
+        fig = frame_rows_figure(rows, titles)
+        self.strip.value, self.strip.width = figure_to_png(fig, dpi=dpi), str(round(fig.get_figwidth() * dpi))
 
 
 # ----- the numbers beside the benchmark's --------------------------------------------------------------------

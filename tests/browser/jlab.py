@@ -105,6 +105,10 @@ class NotebookPage:
         dropdown = area.locator(".widget-dropdown").filter(has=self._label(description))
         dropdown.locator("select").select_option(label=option)
 
+    def press(self, area, description: str) -> None:
+        """Click the button whose text is exactly ``description`` (e.g. "+x", "plan")."""
+        area.locator("button", has_text=re.compile(f"^{re.escape(description)}$")).first.click()
+
     def image_digest(self, area, index: int = 0) -> str:
         img = area.locator("img").nth(index)
         img.wait_for(state="visible")

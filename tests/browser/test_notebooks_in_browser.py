@@ -1,7 +1,8 @@
 """Every notebook run in JupyterLab in headless Chromium (JEPA_LAB_FAST=1), as a student would open it:
 all cells run without an error, and every widget the kernel displays is drawn (no "Error displaying widget",
 a visible view). Then the main widgets are used: a control is changed and what is drawn must change with it -
-the mask image, the embedding map's hover image and colours, the CEM iteration view, the episode replay.
+the mask image, the embedding map's hover image and colours, the CEM iteration view, the episode replay, the
+arm's camera image when a drive button is pressed, and the goal picker's goal and episode frames.
 Screenshots of those widgets are written on the way (JEPA_LAB_SCREENSHOTS=DIR keeps them)."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from jlab import NOTEBOOK_TIMEOUT_S, NotebookPage
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-KEEP_OPEN = {"01_masking.ipynb", "02_ijepa.ipynb", "06_cem_planning.ipynb"}  # used again by the interaction tests
+KEEP_OPEN = {"01_masking.ipynb", "02_ijepa.ipynb", "06_cem_planning.ipynb", "07_robot_arm.ipynb"}  # used again by the interaction tests
 
 
 @pytest.fixture(scope="module")
@@ -96,3 +97,31 @@ def test_planning_viewers_step_through_iterations_and_episodes(description, file
     nb.set_slider(area, description, 2)
     assert nb.wait_for_new_image(area, before) != before, f"moving the {description!r} slider did not redraw"
     nb.screenshot(area, screenshots, filename)
+
+
+def test_arm_driver_moves_the_arm_when_a_button_is_pressed(notebooks, screenshots):
+    nb = notebooks("07_robot_arm.ipynb")
+    area = nb.explorer("step")
+    before, status = nb.image_digest(area), area.inner_text()
+    nb.press(area, "+x")
+    assert nb.wait_for_new_image(area, before) != before, "pressing +x did not redraw the camera image"
+    area.page.wait_for_function("([el, old]) => el.innerText !== old", arg=[area.element_handle(), status],
+                                timeout=30_000)  # the status line reports the new position
+    nb.screenshot(area, screenshots, "arm_driver.png")
+
+
+def test_goal_picker_shows_the_chosen_goal_and_plans_toward_it(notebooks, screenshots):
+    nb = notebooks("07_robot_arm.ipynb")
+    area = nb.explorer("goal")  # images: 0 start, 1 goal, 2 the episode's frames
+    goal, frames = nb.image_digest(area, 1), nb.image_digest(area, 2)
+    select = area.locator("select").first
+    current = select.evaluate("s => s.options[s.selectedIndex].text")
+    other = [o for o in select.locator("option").all_inner_texts() if o != current][-1]  # the last: far away
+    nb.select(area, "goal", other)
+    assert nb.wait_for_new_image(area, goal, index=1) != goal, f"choosing {other!r} did not show its goal image"
+    assert nb.wait_for_new_image(area, frames, index=2) != frames, "choosing a goal did not clear the last episode"
+    chosen = nb.image_digest(area, 2)
+    nb.press(area, "plan")
+    assert nb.wait_for_new_image(area, chosen, index=2, timeout_s=120) != chosen, "plan did not show an episode"
+    assert "ms per step" in area.inner_text()  # the status line describes the episode
+    nb.screenshot(area, screenshots, "goal_picker.png")
