@@ -1,69 +1,165 @@
-"""The simulated Franka arm: does V-JEPA 2-AC's recipe at the kit's scale reach and push from goal images?
+"""The simulated Franka arm: does V-JEPA 2-AC's recipe at the kit's scale reach, push and pick-and-place from goal
+images?
 
     python benchmarks/robot.py --quick --json out.json   # shipped arm models, a few episodes per row
     python benchmarks/robot.py --json out.json           # 50 episodes per row
+    python benchmarks/robot.py --parts push,ablations    # some of the parts (e.g. one per process)
 
-The world model is the shipped one of each task (``ac_panda_reach``: the frozen V-JEPA encoder pretrained on
+Each task's world model is the shipped one (``ac_panda_{task}``: the frozen V-JEPA encoder pretrained on
 action-free arm video, ``vjepa_panda``, plus an action-conditioned predictor trained on play episodes); it plans
-with latent CEM and MPC toward the goal image (the scene with the arm, or the cube, at the target). Beside it, on
-the same fixed-seed episodes: random actions, and an oracle controller that sees the simulator's true positions
-(the upper bound). Success is panda-gym's own criterion (within 5 cm of the target). Rows whose world model is
-not shipped are left out (and named in the output).
+with latent CEM and MPC toward the goal image, and on Push and pick-and-place toward the task's sub-goal images
+on a fixed schedule (``panda.subgoal_images``, ``panda.SUBGOAL_STEPS``), as V-JEPA 2-AC does for pick-and-place.
+Beside it, on the same fixed-seed episodes: random actions, an oracle controller that sees the simulator's true
+positions (the upper bound), the pixel-space world model (Reach), and the ablations below when their files exist
+(the commands that make them are printed otherwise). Success is panda-gym's own criterion (within 5 cm).
 
-Prints a table and, with --json, writes a flat JSON. Keys: panda_{task}_success_{cem,random,oracle} per task
-measured, panda_ms_per_plan_step (latent CEM on reach, after one untimed warm-up episode), episodes (per
-row), threads.
+Ablations (files under runs/, not shipped): the same predictor trained on the encoder's random initialisation
+(what the passive video buys), on fewer play episodes (the data-amount curve), and the shipped Reach model in
+scenes changed after training (``panda.ZERO_SHOT``: table colour, light, camera; the cube's colour on Push).
+
+Prints a table and, with --json, writes a flat JSON. Keys: panda_{reach,push,pick_place}_success_{cem,random,
+oracle}, panda_reach_success_{mppi,pixel}, panda_push_success_cem_one_goal (the goal image alone), panda_{reach,push}_
+success_random_encoder, panda_reach_success_episodes_{50,150,600}, panda_zero_shot_reach_success (all changes at
+once) and panda_zero_shot_reach_success_{table,light,camera}, panda_ms_per_plan_step (latent CEM on Reach, after
+one untimed warm-up episode), panda_ms_per_plan_step_{push,pixel}, panda_data_train_seconds (rendering the data
+and training the shipped arm models: their recorded training seconds plus their frames at a timed sample's
+rendering rate), episodes (per row), threads. A row that could not run is
+null.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from common import write_json
+from jepa_lab.checkpoint import load_checkpoint
+from jepa_lab.envs.panda import ZERO_SHOT
+from jepa_lab.envs.panda_data import collect_panda
 from jepa_lab.eval.planning import PlanSettings, evaluate
-from jepa_lab.weights.pretrained import SHIPPED, load_pretrained
+from jepa_lab.weights.pretrained import SHIPPED, load_pretrained, pretrained_path
+from jepa_lab.weights.saved import load_world_model
 
-TASKS = ("reach", "push")
+TASKS = {"reach": "reach", "push": "push", "pick_place": "pick_and_place"}  # JSON name -> panda task
+TRAIN = "jepa-lab train-ac --env panda_{task} {flags}--out runs/{name}.pt --run-dir runs/{name} --no-resume"
+ABLATIONS = {  # JSON key -> (task, file under runs/, extra train-ac flags)
+    "panda_reach_success_random_encoder": ("reach", "ac_panda_reach_random_encoder", "--encoder random-init "),
+    "panda_push_success_random_encoder": ("push", "ac_panda_push_random_encoder", "--encoder random-init "),
+    "panda_reach_success_episodes_50": ("reach", "ac_panda_reach_e50", "--episodes 50 "),
+    "panda_reach_success_episodes_150": ("reach", "ac_panda_reach_e150", "--episodes 150 "),
+}
+PARTS = (*TASKS, "ablations")
+SHIPPED_ARM = ("vjepa_panda", "ac_panda_reach", "ac_panda_push", "ac_panda_pick_and_place", "pixel_panda_reach")
 
 
-def rows_for(task: str, episodes: int, settings: PlanSettings) -> dict:
-    env, name = f"panda_{task}", f"ac_panda_{task}"
-    model = load_pretrained(name) if name in SHIPPED else None
-    out = {}
-    for method in ("cem", "random", "oracle"):
-        if method == "cem" and model is None:
-            print(f"(no shipped {name}: the latent CEM row of {task} is left out)")
+def row(env: str, method: str, episodes: int, settings: PlanSettings, warm_up: bool = False, **models) -> dict:
+    """One row, timed; with ``warm_up`` one untimed episode first (torch's first calls are slow)."""
+    if warm_up:
+        evaluate(env, method, 1, settings=settings, progress=False, **models)
+    t0 = time.perf_counter()
+    out = evaluate(env, method, episodes, settings=settings, **models)
+    return {**out, "seconds": time.perf_counter() - t0}
+
+
+def shipped(name: str):
+    return load_pretrained(name) if name in SHIPPED else None
+
+
+def task_rows(key: str, episodes: int, settings: PlanSettings) -> dict:
+    """cem / random / oracle (and mppi and pixel on reach, one-goal on push) for one task: name -> row or None."""
+    task = TASKS[key]
+    env, model = f"panda_{task}", shipped(f"ac_panda_{task}")
+    rows = {m: row(env, m, episodes, settings) for m in ("random", "oracle")}
+    rows["cem"] = row(env, "cem", episodes, settings, True, latent_model=model) if model else None
+    if key == "push" and model:
+        rows["cem_one_goal"] = row(env, "cem", episodes, replace(settings, subgoals=False), latent_model=model)
+    if key == "reach":
+        rows["mppi"] = row(env, "mppi", episodes, settings, latent_model=model) if model else None
+        pixel = shipped("pixel_panda_reach")
+        rows["pixel"] = row(env, "pixel", episodes, settings, True, pixel_model=pixel) if pixel else None
+    return rows
+
+
+def ablation_rows(episodes: int, settings: PlanSettings, runs: Path) -> dict:
+    """The random-encoder and data-amount rows (files under ``runs``) and the zero-shot scenes."""
+    rows = {}
+    for key, (task, name, flags) in ABLATIONS.items():
+        path = runs / f"{name}.pt"
+        if not path.is_file():
+            print(f"({key}: no {path}; make it with: {TRAIN.format(task=task, flags=flags, name=name)})")
+            rows[key] = None
             continue
-        if method == "cem":  # one untimed episode first: torch's first calls are slow, and Reach takes few steps
-            evaluate(env, method, 1, latent_model=model, settings=settings, progress=False)
-        t0 = time.perf_counter()
-        out[method] = evaluate(env, method, episodes, latent_model=model, settings=settings)
-        out[method]["seconds"] = time.perf_counter() - t0
-    return out
+        rows[key] = row(f"panda_{task}", "cem", episodes, settings, latent_model=load_world_model(path)[0])
+    model = shipped("ac_panda_reach")
+    for scene in ("table", "light", "camera", "all"):
+        key = "panda_zero_shot_reach_success" + ("" if scene == "all" else f"_{scene}")
+        rows[key] = row("panda_reach", "cem", episodes, settings, latent_model=model, scene=ZERO_SHOT[scene])
+    return rows
+
+
+def data_train_seconds(sample: int = 4) -> float:
+    """Rendering the data and training the shipped arm models, in seconds on this machine: the training seconds
+    recorded in their files, plus the frames they were trained on (arm clips and play episodes) at the rate of a
+    timed sample of ``sample`` play episodes rendered now in one process (PyBullet renders on one core)."""
+    train, frames = 0.0, 0
+    for name in SHIPPED_ARM:
+        if name not in SHIPPED:
+            continue
+        ckpt = load_checkpoint(pretrained_path(name))
+        train += float(ckpt.get("metrics", {}).get("train_seconds", 0.0))
+        if "ac_config" in ckpt:  # world models: E play episodes of T + 1 frames (the pixel model reuses Reach's)
+            cfg = ckpt["ac_config"]
+            frames += 0 if name.startswith("pixel") else cfg["episodes"] * (cfg["episode_steps"] + 1)
+        else:  # the encoder: clips of the arm at play
+            frames += ckpt["config"]["data"]["num_clips"] * ckpt["config"]["video"]["num_frames"]
+    t0 = time.perf_counter()
+    collect_panda("push", sample, 16, seed=99, progress=False)
+    per_frame = (time.perf_counter() - t0) / (sample * 17)
+    return train + frames * per_frame
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="a few episodes per row")
-    ap.add_argument("--episodes", type=int, help="episodes per row (default: 6 quick, 50 full)")
-    ap.add_argument("--tasks", default=",".join(TASKS), help=f"comma-separated from {TASKS}")
+    ap.add_argument("--quick", action="store_true", help="a few episodes per row, no ablations")
+    ap.add_argument("--episodes", type=int, help="episodes per row (default: 3 quick, 50 full)")
+    ap.add_argument("--parts", help=f"comma-separated from {PARTS} (default: the tasks, and the ablations unless "
+                    "--quick)")
+    ap.add_argument("--runs", type=Path, default=Path("runs"), help="where the ablation models are")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
-    episodes = args.episodes or (6 if args.quick else 50)
+    parts = [t.strip() for t in args.parts.split(",")] if args.parts else list(TASKS) + ["ablations"] * (
+        not args.quick)
+    if any(t not in PARTS for t in parts) or args.episodes is not None and args.episodes < 1:
+        ap.error(f"expected --parts from {PARTS} and --episodes >= 1; received {args.parts!r}, {args.episodes!r}")
+    episodes = args.episodes or (3 if args.quick else 50)
     settings = PlanSettings()
-    results = {"episodes": episodes, "threads": torch.get_num_threads()}
-    print(f"{'task':<8} {'method':<7} {'episodes':>8} {'success':>8} {'steps':>6} {'final cm':>9} {'ms/step':>8}")
-    for task in args.tasks.split(","):
-        for method, r in rows_for(task, episodes, settings).items():
-            results[f"panda_{task}_success_{method}"] = r["success"]
-            if task == "reach" and method == "cem":
-                results["panda_ms_per_plan_step"] = r["ms_per_step"]
-            print(f"{task:<8} {method:<7} {episodes:>8} {r['success']:>8.0%} {r['steps']:>6.1f} "
-                  f"{100 * r['final_distance']:>9.1f} {r['ms_per_step']:>8.1f}")
+    results = {"episodes": episodes, "threads": torch.get_num_threads(),
+               "panda_data_train_seconds": data_train_seconds(1 if args.quick else 4)}
+    table = {}
+    for key in (p for p in parts if p in TASKS):
+        table.update({f"panda_{key}_success_{m}": r for m, r in task_rows(key, episodes, settings).items()})
+    if "ablations" in parts:
+        table.update(ablation_rows(episodes, settings, args.runs))
+    print(f"{'row':<44} {'episodes':>8} {'success':>8} {'steps':>6} {'final cm':>9} {'ms/step':>8}")
+    for key, r in table.items():
+        results[key] = None if r is None else r["success"]
+        if r is None:
+            print(f"{key:<44} {'not run':>8}")
+            continue
+        print(f"{key:<44} {episodes:>8} {r['success']:>8.0%} {r['steps']:>6.1f} {100 * r['final_distance']:>9.1f} "
+              f"{r['ms_per_step']:>8.1f}")
+    for key, name in (("panda_reach_success_cem", "panda_ms_per_plan_step"),
+                      ("panda_push_success_cem", "panda_ms_per_plan_step_push"),
+                      ("panda_reach_success_pixel", "panda_ms_per_plan_step_pixel")):
+        if table.get(key):
+            results[name] = table[key]["ms_per_step"]
+    if table.get("panda_reach_success_cem"):  # the shipped Reach model is the data curve's 600-episode point
+        results["panda_reach_success_episodes_600"] = results["panda_reach_success_cem"]
+    results["rows"] = {k: r for k, r in table.items() if r is not None}  # the full rows: steps, distances, times
     if args.json:
         write_json(args.json, results)
     return results

@@ -1,4 +1,4 @@
-"""The limits of latent world models, measured on the kit's planning model (notebook 09).
+"""The limits of latent world models, measured on the kit's planning model (notebook 10).
 
 1. **Error accumulates over long rollouts.** Imagining H steps feeds each prediction back as the next input,
    so errors compound: ``rollout_error`` compares the latent error of an H-step rollout with one-step
