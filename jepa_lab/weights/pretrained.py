@@ -27,6 +27,9 @@ SHIPPED = {
     "pixel_physics": ("pixel_physics.pt", PIXEL_PREDICTOR_KIND),
     "vjepa_panda": ("vjepa_panda.pt", VJEPA_KIND),  # the Franka arm's video encoder (action-free arm video)
     "ac_panda_reach": ("ac_panda_reach.pt", WORLD_MODEL_KIND),  # its world model for Reach
+    "ac_panda_push": ("ac_panda_push.pt", WORLD_MODEL_KIND),  # ... for Push
+    "ac_panda_pick_and_place": ("ac_panda_pick_and_place.pt", WORLD_MODEL_KIND),  # ... for pick-and-place
+    "pixel_panda_reach": ("pixel_panda_reach.pt", WORLD_MODEL_KIND),  # the pixel-space baseline on Reach
 }
 
 
