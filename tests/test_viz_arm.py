@@ -132,6 +132,9 @@ def test_frame_rows_and_distance_figures():
     fig = distance_figure({"cem": [0.2, 0.1, 0.03], "random": [0.2, 0.25]}, title="episode")
     ax = fig.axes[0]
     assert np.allclose(ax.lines[0].get_ydata(), [20.0, 10.0, 3.0]) and ax.lines[2].get_ydata()[0] == 5.0
+    fig = distance_figure({"cube": [0.2, 0.2, 0.2, 0.1]}, marks=[2, 6])  # a sub-goal starts at 2; 6 is past the end
+    marks = [line for line in fig.axes[0].lines if line.get_linestyle() == ":"]
+    assert len(marks) == 1 and marks[0].get_xdata()[0] == 2 and marks[0].get_label() == "next sub-goal"
     with pytest.raises(ValueError, match="curves is empty"):
         distance_figure({})
 

@@ -227,9 +227,11 @@ def frame_rows_figure(rows: Mapping[str, Sequence], titles: Sequence[str] | None
     return fig
 
 
-def distance_figure(curves: Mapping[str, Sequence[float]], threshold: float = 0.05, title: str = "") -> Figure:
-    """Distance to the target (given in m, drawn in cm) per step for each curve ({label: distances}), and the
-    success threshold (panda-gym's 5 cm) as a dashed line."""
+def distance_figure(curves: Mapping[str, Sequence[float]], threshold: float = 0.05, title: str = "",
+                    marks: Sequence[int] = (), mark_label: str = "next sub-goal") -> Figure:
+    """Distance to the target (given in m, drawn in cm) per step for each curve ({label: distances}), the
+    success threshold (panda-gym's 5 cm) as a dashed line, and a dotted vertical line at each step of ``marks``
+    (e.g. where a sub-goal starts) that the longest curve reaches."""
     if not curves:
         raise ValueError("curves is empty: expected {label: distances in m per step}")
     fig = new_figure(figsize=(5.2, 3.0), layout="constrained")
@@ -238,6 +240,8 @@ def distance_figure(curves: Mapping[str, Sequence[float]], threshold: float = 0.
         ax.plot(np.arange(len(d)), CM * np.asarray(d, dtype=float), marker=".", label=label)
     ax.axhline(CM * threshold, color="0.4", linestyle="--", linewidth=1,
                label=f"success ({CM * threshold:.0f} cm)")
+    for j, t in enumerate(t for t in marks if t < max(len(d) for d in curves.values())):
+        ax.axvline(t, color="0.6", linestyle=":", linewidth=1, label=mark_label if j == 0 else None)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(bottom=0)
     ax.set_xlabel("step")
