@@ -3,7 +3,7 @@ images?
 
     python benchmarks/robot.py --quick --json out.json   # shipped arm models, a few episodes per row
     python benchmarks/robot.py --json out.json           # 50 episodes per row
-    python benchmarks/robot.py --parts push,ablations    # some of the parts (e.g. one per process)
+    python benchmarks/robot.py --parts push,push_ablations   # some of the parts (e.g. one per process)
 
 Each task's world model is the shipped one (``ac_panda_{task}``: the frozen V-JEPA encoder pretrained on
 action-free arm video, ``vjepa_panda``, plus an action-conditioned predictor trained on play episodes); it plans
@@ -15,16 +15,16 @@ positions (the upper bound), the pixel-space world model (Reach), and the ablati
 
 Ablations (files under runs/, not shipped): the same predictor trained on the encoder's random initialisation
 (what the passive video buys), on fewer play episodes (the data-amount curve), and the shipped Reach model in
-scenes changed after training (``panda.ZERO_SHOT``: table colour, light, camera; the cube's colour on Push).
+scenes changed after training (``panda.ZERO_SHOT``: table colour, light, camera).
 
 Prints a table and, with --json, writes a flat JSON. Keys: panda_{reach,push,pick_place}_success_{cem,random,
 oracle}, panda_reach_success_{mppi,pixel}, panda_push_success_cem_one_goal (the goal image alone), panda_{reach,push}_
 success_random_encoder, panda_reach_success_episodes_{50,150,600}, panda_zero_shot_reach_success (all changes at
 once) and panda_zero_shot_reach_success_{table,light,camera}, panda_ms_per_plan_step (latent CEM on Reach, after
 one untimed warm-up episode), panda_ms_per_plan_step_{push,pixel}, panda_data_train_seconds (rendering the data
-and training the shipped arm models: their recorded training seconds plus their frames at a timed sample's
-rendering rate), episodes (per row), threads. A row that could not run is
-null.
+and training the encoder and the three world models: their recorded training seconds plus their frames at a timed
+sample's rendering rate), episodes (per row), threads; "rows" holds each row's steps, distances and times. A row
+that could not run is null.
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ ABLATIONS = {  # JSON key -> (task, file under runs/, extra train-ac flags)
     "panda_reach_success_episodes_50": ("reach", "ac_panda_reach_e50", "--episodes 50 "),
     "panda_reach_success_episodes_150": ("reach", "ac_panda_reach_e150", "--episodes 150 "),
 }
-PARTS = (*TASKS, "ablations")
-SHIPPED_ARM = ("vjepa_panda", "ac_panda_reach", "ac_panda_push", "ac_panda_pick_and_place", "pixel_panda_reach")
+PARTS = (*TASKS, "reach_ablations", "push_ablations")
+SHIPPED_ARM = ("vjepa_panda", "ac_panda_reach", "ac_panda_push", "ac_panda_pick_and_place")  # the kit's recipe
 
 
 def row(env: str, method: str, episodes: int, settings: PlanSettings, warm_up: bool = False, **models) -> dict:
@@ -69,13 +69,14 @@ def shipped(name: str):
     return load_pretrained(name) if name in SHIPPED else None
 
 
-def task_rows(key: str, episodes: int, settings: PlanSettings) -> dict:
-    """cem / random / oracle (and mppi and pixel on reach, one-goal on push) for one task: name -> row or None."""
+def task_rows(key: str, episodes: int, settings: PlanSettings, quick: bool = False) -> dict:
+    """cem / random / oracle (and mppi and pixel on reach, one-goal on push unless ``quick``) for one task:
+    name -> row or None."""
     task = TASKS[key]
     env, model = f"panda_{task}", shipped(f"ac_panda_{task}")
     rows = {m: row(env, m, episodes, settings) for m in ("random", "oracle")}
     rows["cem"] = row(env, "cem", episodes, settings, True, latent_model=model) if model else None
-    if key == "push" and model:
+    if key == "push" and model and not quick:
         rows["cem_one_goal"] = row(env, "cem", episodes, replace(settings, subgoals=False), latent_model=model)
     if key == "reach":
         rows["mppi"] = row(env, "mppi", episodes, settings, latent_model=model) if model else None
@@ -84,25 +85,28 @@ def task_rows(key: str, episodes: int, settings: PlanSettings) -> dict:
     return rows
 
 
-def ablation_rows(episodes: int, settings: PlanSettings, runs: Path) -> dict:
-    """The random-encoder and data-amount rows (files under ``runs``) and the zero-shot scenes."""
+def ablation_rows(task: str, episodes: int, settings: PlanSettings, runs: Path) -> dict:
+    """One task's random-encoder and data-amount rows (files under ``runs``), and on Reach the zero-shot scenes."""
     rows = {}
-    for key, (task, name, flags) in ABLATIONS.items():
+    for key, (of, name, flags) in ABLATIONS.items():
+        if of != task:
+            continue
         path = runs / f"{name}.pt"
         if not path.is_file():
             print(f"({key}: no {path}; make it with: {TRAIN.format(task=task, flags=flags, name=name)})")
             rows[key] = None
             continue
         rows[key] = row(f"panda_{task}", "cem", episodes, settings, latent_model=load_world_model(path)[0])
-    model = shipped("ac_panda_reach")
-    for scene in ("table", "light", "camera", "all"):
+    model = shipped("ac_panda_reach") if task == "reach" else None
+    for scene in ("table", "light", "camera", "all") if model else ():
         key = "panda_zero_shot_reach_success" + ("" if scene == "all" else f"_{scene}")
         rows[key] = row("panda_reach", "cem", episodes, settings, latent_model=model, scene=ZERO_SHOT[scene])
     return rows
 
 
 def data_train_seconds(sample: int = 4) -> float:
-    """Rendering the data and training the shipped arm models, in seconds on this machine: the training seconds
+    """Rendering the data and training the kit's shipped arm models (the encoder and the three world models; not
+    the pixel baseline), in seconds on this machine: the training seconds
     recorded in their files, plus the frames they were trained on (arm clips and play episodes) at the rate of a
     timed sample of ``sample`` play episodes rendered now in one process (PyBullet renders on one core)."""
     train, frames = 0.0, 0
@@ -111,9 +115,9 @@ def data_train_seconds(sample: int = 4) -> float:
             continue
         ckpt = load_checkpoint(pretrained_path(name))
         train += float(ckpt.get("metrics", {}).get("train_seconds", 0.0))
-        if "ac_config" in ckpt:  # world models: E play episodes of T + 1 frames (the pixel model reuses Reach's)
+        if "ac_config" in ckpt:  # world models: E play episodes of T + 1 frames
             cfg = ckpt["ac_config"]
-            frames += 0 if name.startswith("pixel") else cfg["episodes"] * (cfg["episode_steps"] + 1)
+            frames += cfg["episodes"] * (cfg["episode_steps"] + 1)
         else:  # the encoder: clips of the arm at play
             frames += ckpt["config"]["data"]["num_clips"] * ckpt["config"]["video"]["num_frames"]
     t0 = time.perf_counter()
@@ -131,8 +135,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--runs", type=Path, default=Path("runs"), help="where the ablation models are")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
-    parts = [t.strip() for t in args.parts.split(",")] if args.parts else list(TASKS) + ["ablations"] * (
-        not args.quick)
+    parts = [t.strip() for t in args.parts.split(",")] if args.parts else list(TASKS if args.quick else PARTS)
     if any(t not in PARTS for t in parts) or args.episodes is not None and args.episodes < 1:
         ap.error(f"expected --parts from {PARTS} and --episodes >= 1; received {args.parts!r}, {args.episodes!r}")
     episodes = args.episodes or (3 if args.quick else 50)
@@ -141,9 +144,10 @@ def main(argv=None) -> dict:
                "panda_data_train_seconds": data_train_seconds(1 if args.quick else 4)}
     table = {}
     for key in (p for p in parts if p in TASKS):
-        table.update({f"panda_{key}_success_{m}": r for m, r in task_rows(key, episodes, settings).items()})
-    if "ablations" in parts:
-        table.update(ablation_rows(episodes, settings, args.runs))
+        table.update({f"panda_{key}_success_{m}": r for m, r in task_rows(key, episodes, settings, args.quick).items()})
+    for task in ("reach", "push"):
+        if f"{task}_ablations" in parts:
+            table.update(ablation_rows(task, episodes, settings, args.runs))
     print(f"{'row':<44} {'episodes':>8} {'success':>8} {'steps':>6} {'final cm':>9} {'ms/step':>8}")
     for key, r in table.items():
         results[key] = None if r is None else r["success"]
