@@ -138,6 +138,8 @@ def benchmark_table(stored: Mapping | None, rows: Mapping[str, str]) -> str:
         if full:
             line += f" {full['steps']:>6.1f} {CM * full['final_distance']:>9.1f} {full['ms_per_step']:>8.1f}"
         lines.append(line)
+    if "how" in stored:  # the run's own account of how it was made (e.g. jobs sharing the cores: slower ms/step)
+        lines.append(f"how it ran: {stored['how']}")
     return "\n".join(lines)
 
 
