@@ -41,7 +41,7 @@ from jepa_lab.checkpoint import load_checkpoint
 from jepa_lab.envs.panda import ZERO_SHOT
 from jepa_lab.envs.panda_data import collect_panda
 from jepa_lab.eval.planning import PlanSettings, evaluate
-from jepa_lab.weights.pretrained import SHIPPED, load_pretrained, pretrained_path
+from jepa_lab.weights.pretrained import load_pretrained, pretrained_path
 from jepa_lab.weights.saved import load_world_model
 
 TASKS = {"reach": "reach", "push": "push", "pick_place": "pick_and_place"}  # JSON name -> panda task
@@ -65,23 +65,19 @@ def row(env: str, method: str, episodes: int, settings: PlanSettings, warm_up: b
     return {**out, "seconds": time.perf_counter() - t0}
 
 
-def shipped(name: str):
-    return load_pretrained(name) if name in SHIPPED else None
-
-
 def task_rows(key: str, episodes: int, settings: PlanSettings, quick: bool = False) -> dict:
     """cem / random / oracle (and mppi and pixel on reach, one-goal on push unless ``quick``) for one task:
-    name -> row or None."""
+    name -> row."""
     task = TASKS[key]
-    env, model = f"panda_{task}", shipped(f"ac_panda_{task}")
+    env, model = f"panda_{task}", load_pretrained(f"ac_panda_{task}")
     rows = {m: row(env, m, episodes, settings) for m in ("random", "oracle")}
-    rows["cem"] = row(env, "cem", episodes, settings, True, latent_model=model) if model else None
-    if key == "push" and model and not quick:
+    rows["cem"] = row(env, "cem", episodes, settings, True, latent_model=model)
+    if key == "push" and not quick:
         rows["cem_one_goal"] = row(env, "cem", episodes, replace(settings, subgoals=False), latent_model=model)
     if key == "reach":
-        rows["mppi"] = row(env, "mppi", episodes, settings, latent_model=model) if model else None
-        pixel = shipped("pixel_panda_reach")
-        rows["pixel"] = row(env, "pixel", episodes, settings, True, pixel_model=pixel) if pixel else None
+        rows["mppi"] = row(env, "mppi", episodes, settings, latent_model=model)
+        pixel = load_pretrained("pixel_panda_reach")
+        rows["pixel"] = row(env, "pixel", episodes, settings, True, pixel_model=pixel)
     return rows
 
 
@@ -97,8 +93,8 @@ def ablation_rows(task: str, episodes: int, settings: PlanSettings, runs: Path) 
             rows[key] = None
             continue
         rows[key] = row(f"panda_{task}", "cem", episodes, settings, latent_model=load_world_model(path)[0])
-    model = shipped("ac_panda_reach") if task == "reach" else None
-    for scene in ("table", "light", "camera", "all") if model else ():
+    model = load_pretrained("ac_panda_reach")
+    for scene in ("table", "light", "camera", "all") if task == "reach" else ():
         key = "panda_zero_shot_reach_success" + ("" if scene == "all" else f"_{scene}")
         rows[key] = row("panda_reach", "cem", episodes, settings, latent_model=model, scene=ZERO_SHOT[scene])
     return rows
@@ -111,8 +107,6 @@ def data_train_seconds(sample: int = 4) -> float:
     timed sample of ``sample`` play episodes rendered now in one process (PyBullet renders on one core)."""
     train, frames = 0.0, 0
     for name in SHIPPED_ARM:
-        if name not in SHIPPED:
-            continue
         ckpt = load_checkpoint(pretrained_path(name))
         train += float(ckpt.get("metrics", {}).get("train_seconds", 0.0))
         if "ac_config" in ckpt:  # world models: E play episodes of T + 1 frames

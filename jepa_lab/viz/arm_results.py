@@ -96,8 +96,10 @@ def scene_frames(task: str = "push", seed: int = 10_000, scenes: Sequence[str] =
     frames = {}
     for name in ("unchanged", *scenes):
         env = make_env(f"panda_{task.removeprefix('panda_')}", **config, **ZERO_SHOT.get(name, {}))
-        frames[name] = env.reset(seed=seed)[0]
-        env.close()
+        try:
+            frames[name] = env.reset(seed=seed)[0]
+        finally:  # one PyBullet simulation per scene: never leave one running
+            env.close()
     return frames
 
 
