@@ -19,7 +19,7 @@ LAYERS = {
     "models": 3,
     "weights": 4, "fullscale": 4,
     "train": 5,
-    "eval": 6, "viz": 6,
+    "eval": 6, "viz": 6, "exercises": 6,
     "cli": 7,
     "main": 8,  # __main__.py: `python -m jepa_lab` is the CLI
 }

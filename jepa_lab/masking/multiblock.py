@@ -153,6 +153,18 @@ def _block_mask(corners: torch.Tensor, size, grid) -> torch.Tensor:
     return (in_r[:, :, None] & in_c[:, None, :]).reshape(len(corners), h * w)
 
 
+def masks_from_blocks(grid: tuple[int, int], target_corners: torch.Tensor, target_size: tuple[int, int],
+                      context_corner: torch.Tensor, context_size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """One image's masks from given block positions, the deterministic half of ``sample_multiblock``:
+    target_corners Long [M, 2] (row, col), context_corner Long [2] -> (context Long [Nc] sorted: the context
+    block minus every target, targets Long [M, Nt] sorted within each block). No truncation, no re-draws."""
+    h, w = grid
+    targets = _block_indices(target_corners, target_size, w)  # [M, Nt]
+    union = indices_to_mask(targets.reshape(1, -1), h * w)  # [1, N]
+    ctx = _block_mask(context_corner.reshape(1, 2), context_size, (h, w)) & ~union  # [1, N]
+    return ctx[0].nonzero().flatten(), targets
+
+
 def _validate(grid, batch_size, cfg: MultiBlockConfig) -> tuple[int, int]:
     """Check the call's inputs before any sampling; return (h, w)."""
     if not (isinstance(grid, (tuple, list)) and len(grid) == 2

@@ -105,9 +105,7 @@ class IJEPA(JEPA):
     @torch.no_grad()
     def targets(self, images: torch.Tensor, masks: MaskBatch) -> torch.Tensor:
         """Layer-normed target-encoder outputs at the target positions -> [B, M, Nt, D] (no gradient)."""
-        h = self.target_tokens(images)  # [B, N, D]
-        b, m, nt = masks.targets.shape
-        return gather_tokens(h, masks.targets.reshape(b, m * nt)).reshape(b, m, nt, -1)  # [B, M, Nt, D]
+        return target_blocks(self.target_tokens(images), masks.targets)
 
     def predict(self, images: torch.Tensor, masks: MaskBatch) -> torch.Tensor:
         """Encode the context patches, then predict every target block's embeddings -> [B, M, Nt, D]."""
@@ -117,3 +115,17 @@ class IJEPA(JEPA):
     def loss(self, images: torch.Tensor, masks: MaskBatch) -> torch.Tensor:
         """Smooth-L1 between predicted and target embeddings, averaged over blocks, tokens and dims."""
         return F.smooth_l1_loss(self.predict(images, masks), self.targets(images, masks))
+
+
+def target_blocks(tokens: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Pick every target block's tokens: tokens [B, N, D], targets Long [B, M, Nt] -> [B, M, Nt, D]."""
+    b, m, nt = targets.shape
+    return gather_tokens(tokens, targets.reshape(b, m * nt)).reshape(b, m, nt, -1)  # [B, M*Nt, D] -> [B, M, Nt, D]
+
+
+def embedding_loss(predicted: torch.Tensor, target_outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """I-JEPA's loss from raw target-encoder outputs: predicted [B, M, Nt, D], target_outputs [B, N, D] (every
+    position), targets Long [B, M, Nt] -> scalar smooth-L1 against the layer-normed (no affine) outputs at the
+    target positions. ``IJEPA.loss`` is this with the target encoder's outputs (normalised in ``target_tokens``)."""
+    normed = F.layer_norm(target_outputs, target_outputs.shape[-1:])  # normalise each token over D
+    return F.smooth_l1_loss(predicted, target_blocks(normed, targets))

@@ -87,6 +87,14 @@ VIDEO_VIT_PRESETS: dict[str, VideoViTConfig] = {
 }
 
 
+def tubelets(video: torch.Tensor, tubelet_size: int, patch_size: int) -> torch.Tensor:
+    """Cut a clip into flattened tubelets: [B, C, T, H, W] -> [B, N, C*tubelet*p*p], tokens row-major over
+    (t, h, w) and each tubelet's values in (c, dt, dy, dx) order, the order of a Conv3d weight, so that
+    ``tubelets(x) @ proj.weight.flatten(1).T + proj.bias`` equals ``TubeletEmbed``'s output."""
+    return rearrange(video, "b c (t dt) (h dy) (w dx) -> b (t h w) (c dt dy dx)",
+                     dt=tubelet_size, dy=patch_size, dx=patch_size)
+
+
 class TubeletEmbed(nn.Module):
     """Non-overlapping (tubelet x p x p) tubelets -> D-dim tokens: [B, C, T, H, W] -> [B, N, D]."""
 

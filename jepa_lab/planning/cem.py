@@ -60,11 +60,16 @@ class CEM(Planner):
 
     def _update(self, samples: torch.Tensor, energies: torch.Tensor, mean: torch.Tensor, std: torch.Tensor):
         """samples [S, H, A], energies [S], mean, std [H, A] -> (mean [H, A], std [H, A], elites long [k], None)."""
-        elites = torch.topk(energies, self.config.elites, largest=False).indices  # [k], best first
-        chosen = samples[elites]  # [k, H, A]
-        elite_mean = chosen.mean(dim=0)
-        elite_std = chosen.std(dim=0, unbiased=False)  # 0 when k == 1: min_std keeps exploring
+        elite_mean, elite_std, elites = elite_moments(samples, energies, self.config.elites)
         m = self.config.momentum
         new_mean = self.bounds.project(m * mean + (1 - m) * elite_mean)
         new_std = torch.maximum(m * std + (1 - m) * elite_std, self.min_std)
         return new_mean, new_std, elites, None
+
+
+def elite_moments(samples: torch.Tensor, energies: torch.Tensor, k: int):
+    """CEM's refit: samples [S, H, A], energies [S] -> (mean [H, A], std [H, A], elites Long [k]) of the k
+    lowest-energy samples (population std: 0 when k == 1; elites best first)."""
+    elites = torch.topk(energies, k, largest=False).indices  # [k], best first
+    chosen = samples[elites]  # [k, H, A]
+    return chosen.mean(dim=0), chosen.std(dim=0, unbiased=False), elites

@@ -44,9 +44,14 @@ def goal_l1_energy(rollout, start: torch.Tensor, state0, goal: torch.Tensor, rep
         n = actions.shape[0]
         held = actions.repeat_interleave(repeat, dim=1)  # [S, H, A] -> [S, H * repeat, A]
         imagined = rollout(start.expand(n, *start.shape[1:]), held, s0.expand(n, -1))  # [S, T, ...]
-        return reduce_steps((imagined - goal[:, None]).abs().flatten(2).mean(dim=2), reduce)  # [S, T] -> [S]
+        return reduce_steps(l1_to_goal(imagined, goal), reduce)  # [S, T] -> [S]
 
     return energy
+
+
+def l1_to_goal(imagined: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
+    """Mean L1 distance of every imagined step to the goal: imagined [S, T, ...], goal [1, ...] -> [S, T]."""
+    return (imagined - goal[:, None]).abs().flatten(2).mean(dim=2)  # [S, T, ...] -> [S, T, rest] -> [S, T]
 
 
 def reduce_steps(per_step: torch.Tensor, reduce: str) -> torch.Tensor:
