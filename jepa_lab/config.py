@@ -49,3 +49,15 @@ def is_int(value, low: int | None = None, high: int | None = None) -> bool:
     if isinstance(value, bool) or not isinstance(value, Integral):  # numpy ints count, True/False do not
         return False
     return (low is None or value >= low) and (high is None or value <= high)
+
+
+def config_changes(saved: dict, wanted: dict, prefix: str = "") -> list[str]:
+    """The settings two config dicts disagree on, as 'name: saved -> wanted' (nested dicts by dotted name)."""
+    changes = []
+    for key in sorted(set(saved) | set(wanted)):
+        a, b = saved.get(key), wanted.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            changes += config_changes(a, b, f"{prefix}{key}.")
+        elif a != b:
+            changes.append(f"{prefix}{key}: {a!r} -> {b!r}")
+    return changes

@@ -1,11 +1,13 @@
 """Tests for jepa_lab.checkpoint: atomic saves, weights-only loads, and clear errors for bad files."""
 
 import os
+import subprocess
 
 import pytest
 import torch
 
-from jepa_lab.checkpoint import FORMAT_VERSION, atomic_write, atomic_write_text, load_checkpoint, save_checkpoint
+from jepa_lab.checkpoint import (FORMAT_VERSION, atomic_write, atomic_write_text, load_checkpoint, load_resumable,
+                                 load_weights, previous_path, save_checkpoint)
 
 KIND = "jepa_lab.test"
 
@@ -147,8 +149,9 @@ def test_pickled_objects_are_refused(tmp_path):
     """Loading is weights-only: a file that needs arbitrary unpickling is an error, not executed."""
     path = tmp_path / "evil.pt"
     torch.save({"kind": KIND, "obj": Custom()}, path)
-    with pytest.raises(ValueError, match="weights-only"):
+    with pytest.raises(ValueError, match="unsafe unpickling") as err:
         load_checkpoint(path, KIND)
+    assert "weights_only=False" not in str(err.value)  # never suggest loading unsafely
 
 
 def test_wrong_kind_names_both_kinds(tmp_path):
@@ -163,3 +166,47 @@ def test_missing_path_raises_filenotfound(tmp_path):
         load_checkpoint(tmp_path / "nope.pt")
     with pytest.raises(FileNotFoundError):
         load_checkpoint(tmp_path)  # a folder is not a checkpoint either
+
+
+def test_a_killed_writers_temp_file_is_removed_by_the_next_write(tmp_path):
+    path = tmp_path / "ck.pt"
+    dead = _dead_pid()
+    stale = tmp_path / f".ck.pt.{dead}.abc123.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    live = tmp_path / f".ck.pt.{os.getppid()}.def456.tmp"  # a running writer's file stays
+    live.write_bytes(b"being written")
+    save_checkpoint(path, payload())
+    assert not stale.exists() and live.exists()
+    assert load_checkpoint(path, KIND)["kind"] == KIND
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid  # exited and reaped: no such process now
+
+
+def test_keep_previous_keeps_the_replaced_checkpoint(tmp_path):
+    path = tmp_path / "last.pt"
+    save_checkpoint(path, {**payload(), "step": 1}, keep_previous=True)
+    assert not previous_path(path).exists()  # nothing to keep yet
+    save_checkpoint(path, {**payload(), "step": 2}, keep_previous=True)
+    assert load_checkpoint(previous_path(path), KIND)["step"] == 1
+    assert load_checkpoint(path, KIND)["step"] == 2
+
+
+def test_a_corrupt_checkpoint_without_a_previous_one_is_an_error(tmp_path):
+    path = tmp_path / "last.pt"
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="truncated, corrupt"):
+        load_resumable(path, KIND)
+
+
+def test_missing_entries_and_misfitting_weights_are_named(tmp_path):
+    path = save_checkpoint(tmp_path / "ck.pt", payload())
+    with pytest.raises(ValueError, match=r"lacks \['optimizer'\]"):
+        load_checkpoint(path, KIND, require=("optimizer",))
+    module = torch.nn.Linear(3, 2)
+    bad = {"weight": torch.zeros(2, 4), "bias": torch.zeros(2)}
+    with pytest.raises(ValueError, match=r"ck.pt: its model weights do not fit.*size mismatch for weight"):
+        load_weights(module, bad, path, "model")

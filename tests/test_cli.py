@@ -116,11 +116,14 @@ def test_resuming_a_run_of_another_config_is_a_clean_error(tmp_path, capsys):
     from jepa_lab.models.vit import ViTConfig
 
     other = IJEPAConfig(vit=ViTConfig(embed_dim=48, num_heads=4))
-    save_checkpoint(tmp_path / "last.pt", {"kind": IJEPA_KIND, "config": other.to_dict(), "model": {}})
+    save_checkpoint(tmp_path / "last.pt", {"kind": IJEPA_KIND, "config": other.to_dict(), "model": {},
+                                           "optimizer": {}, "step": 0, "losses": [], "generator": None,
+                                           "torch_rng": None})
     with pytest.raises(SystemExit) as exc:
         main(["train", "ijepa", "--steps", "1", "--batch-size", "2", "--out", str(tmp_path)])
     assert exc.value.code == 2
-    assert "different model/data config" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "other settings" in err and "vit.embed_dim: 48 -> " in err
 
 
 def test_train_vjepa_runs_and_exports_a_loadable_model(tmp_path):

@@ -157,11 +157,33 @@ def test_no_resume_starts_a_fresh_log(tmp_path, images):
     assert [int(r[0]) for r in rows[1:]] == [0, 1, 2]
 
 
+def test_resume_with_another_batch_size_raises_but_more_steps_resume(tmp_path, images):
+    cfg = small_cfg(steps=2, warmup=1)
+    train_ijepa(cfg, tmp_path, ckpt_every=5, progress=False, images=images)
+    bigger = dataclasses.replace(cfg, optim=dataclasses.replace(cfg.optim, batch_size=cfg.optim.batch_size + 1))
+    with pytest.raises(ValueError, match="optim.batch_size"):
+        train_ijepa(bigger, tmp_path, ckpt_every=5, progress=False, images=images)
+    longer = dataclasses.replace(cfg, optim=dataclasses.replace(cfg.optim, steps=3))
+    assert train_ijepa(longer, tmp_path, ckpt_every=5, progress=False, images=images).steps_run == 1
+
+
+def test_a_corrupt_last_checkpoint_falls_back_to_the_previous_one(tmp_path, images, capsys):
+    cfg = small_cfg(steps=4, warmup=1)
+    full = train_ijepa(cfg, tmp_path / "a", ckpt_every=2, progress=False, images=images)
+    train_ijepa(cfg, tmp_path / "b", ckpt_every=2, progress=False, images=images)
+    assert load_checkpoint(tmp_path / "b" / "last.prev.pt", IJEPA_KIND)["step"] == 2
+    (tmp_path / "b" / "last.pt").write_bytes(b"truncated")  # a lost disk write
+    again = train_ijepa(cfg, tmp_path / "b", ckpt_every=2, progress=False, images=images)
+    assert "previous checkpoint" in capsys.readouterr().err
+    assert again.steps_run == 2 and again.losses == pytest.approx(full.losses, abs=1e-6)
+    assert [int(r[0]) for r in read_log(tmp_path / "b" / "log.csv")[1:]] == [0, 1, 2, 3]
+
+
 def test_resume_with_different_model_config_raises(tmp_path, images):
     cfg = small_cfg(steps=2, warmup=1)
     train_ijepa(cfg, tmp_path, ckpt_every=5, progress=False, images=images)
     deeper = dataclasses.replace(cfg, vit=dataclasses.replace(cfg.vit, depth=3))
-    with pytest.raises(ValueError, match="different model/data config"):
+    with pytest.raises(ValueError, match="other settings"):
         train_ijepa(deeper, tmp_path, ckpt_every=5, progress=False, images=images)
     other_seed = dataclasses.replace(cfg, seed=1)
     with pytest.raises(ValueError, match="different"):

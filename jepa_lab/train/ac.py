@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..checkpoint import load_checkpoint, save_checkpoint
+from ..checkpoint import load_resumable, load_weights, save_checkpoint
 from ..envs.trajectories import Trajectories, downsample
 from ..models.ac_predictor import ACPredictor, ac_loss
 from ..models.pixel_world_model import PixelWorldModel, pixel_loss
@@ -29,6 +29,7 @@ from .parallel import (ParallelConfig, accumulate, barrier, check_batch, init_wo
 from .schedules import cosine
 
 RUN_KIND = "jepa_lab.ac_run"  # a resumable phase-2 training checkpoint (save_world_model writes the result)
+RESUME_KEYS = ("model_kind", "identity", "ac_config", "model", "optimizer", "step", "generator", "torch_rng", "log")
 
 
 def windows(num_episodes: int, steps: int, window: int, batch: int, gen: torch.Generator):
@@ -69,10 +70,10 @@ def _optimise(model: nn.Module, loss_fn, gather, episodes: tuple[int, int], cfg:
         raise ValueError(f"the phase-2 trainer runs with strategy 'ddp' only, got {run.parallel.strategy!r} (its "
                          "predictor is small; FSDP is meant for the full-size encoders of `jepa-lab train`)")
     path = Path(run.run_dir) / "last.pt" if run.run_dir else None
-    ckpt = load_checkpoint(path, RUN_KIND) if path and run.resume and path.exists() else None
+    ckpt = load_resumable(path, RUN_KIND, RESUME_KEYS) if path and run.resume and path.exists() else None
     if ckpt is not None:
         _check_resumable(ckpt, cfg, desc, identity or {}, path)
-        model.load_state_dict(ckpt["model"])
+        load_weights(model, ckpt["model"], path, "model")
     module = prepare(model, world, run.parallel, loss_fn)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -108,10 +109,10 @@ def _optimise(model: nn.Module, loss_fn, gather, episodes: tuple[int, int], cfg:
 def _save_run(path: Path, model, opt, gen, step: int, log: dict, cfg: ACTrainConfig, what: tuple, world) -> None:
     model_sd, opt_sd = state_dicts(model, opt)  # collective under FSDP
     if world.is_main:
-        save_checkpoint(path, {"kind": RUN_KIND, "model_kind": what[0], "identity": what[1],
-                               "ac_config": cfg.to_dict(), "model": model_sd,
-                               "optimizer": opt_sd, "step": step, "generator": gen.get_state(),
-                               "torch_rng": torch.get_rng_state(), "log": log})
+        payload = {"kind": RUN_KIND, "model_kind": what[0], "identity": what[1], "ac_config": cfg.to_dict(),
+                   "model": model_sd, "optimizer": opt_sd, "step": step, "generator": gen.get_state(),
+                   "torch_rng": torch.get_rng_state(), "log": log}
+        save_checkpoint(path, payload, keep_previous=True)  # last.prev.pt: a fallback if last.pt is lost
     barrier(world)
 
 

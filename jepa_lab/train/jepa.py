@@ -12,6 +12,7 @@ are the same whatever the number of processes or the strategy (DDP or FSDP).
 from __future__ import annotations
 
 import csv
+import io
 import os
 import time
 from dataclasses import dataclass, replace
@@ -21,7 +22,8 @@ from typing import Callable
 import torch
 from tqdm.auto import tqdm
 
-from ..checkpoint import load_checkpoint, save_checkpoint
+from ..checkpoint import atomic_write_text, load_resumable, load_weights, save_checkpoint
+from ..config import config_changes
 from ..data.balls import BallsConfig, make_balls
 from ..data.shapes import ShapesConfig, make_shapes
 from ..data.violations import possible_events
@@ -37,6 +39,7 @@ from .parallel import (ParallelConfig, World, accumulate, barrier, check_batch, 
 from .schedules import cosine, lr_at
 
 LOG_HEADER = ["step", "loss", "lr", "ema_momentum", "seconds"]
+RESUME_KEYS = ("config", "model", "optimizer", "step", "losses", "generator", "torch_rng")  # what last.pt holds
 
 
 def make_optimizer(model, cfg) -> torch.optim.AdamW:
@@ -148,10 +151,13 @@ class _State:
         """Load the checkpoint's weights (if any), wrap the model for this world, build the optimiser."""
         if ckpt is not None:
             saved = self.recipe.config.from_dict(ckpt["config"])
-            if replace(saved, optim=cfg.optim) != cfg:
-                raise ValueError(f"{path} was written by a run with a different model/data config; "
-                                 "train into a new --out folder or pass --no-resume to start over")
-            self.model.load_state_dict(ckpt["model"])
+            wanted = replace(cfg, optim=replace(cfg.optim, steps=saved.optim.steps))  # only --steps may change
+            changes = config_changes(saved.to_dict(), wanted.to_dict())
+            if changes:
+                raise ValueError(f"{path} was written by a run with other settings ({'; '.join(changes[:4])}); "
+                                 "resume with the same settings, train into a new --out folder, or pass "
+                                 "--no-resume to start over")
+            load_weights(self.model, ckpt["model"], path, "model")
         self.module = prepare(self.model, self.world, self.par)
         self.opt = make_optimizer(self.model, cfg.optim)
         if ckpt is not None:
@@ -170,7 +176,7 @@ class _State:
     def save(self, cfg, path: Path) -> None:
         payload = self.payload(cfg)
         if self.world.is_main:
-            save_checkpoint(path, payload)
+            save_checkpoint(path, payload, keep_previous=True)  # last.prev.pt: a fallback if last.pt is lost
         barrier(self.world)  # nobody runs ahead of (or reads) a checkpoint that is being written
 
 
@@ -188,7 +194,7 @@ def train(cfg, out_dir: str | Path, resume: bool = True, ckpt_every: int = 500, 
     world = init_world(parallel.device)
     check_batch(cfg.optim.batch_size, world, parallel)
     state = _State(cfg, world, parallel)
-    ckpt = load_checkpoint(ckpt_path, state.recipe.kind) if resume and ckpt_path.exists() else None
+    ckpt = load_resumable(ckpt_path, state.recipe.kind, RESUME_KEYS) if resume and ckpt_path.exists() else None
     state.start(cfg, ckpt, ckpt_path)
     images = state.recipe.data(cfg) if data is None else data
     start_step, t0 = state.step, time.perf_counter()
@@ -213,14 +219,16 @@ def train(cfg, out_dir: str | Path, resume: bool = True, ckpt_every: int = 500, 
 
 
 class _LossLog:
-    """out_dir/log.csv: rows the checkpoint covers are kept, later ones (to be redone) dropped."""
+    """out_dir/log.csv: rows the checkpoint covers are kept, later ones (to be redone) dropped. The kept rows are
+    rewritten atomically (a failed write leaves the old log whole), then new rows are appended."""
 
     def __init__(self, path: Path, start_step: int):
         kept = _log_rows_before(path, start_step)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = open(path, "w", newline="")
+        buf = io.StringIO()
+        csv.writer(buf).writerows([LOG_HEADER, *kept])
+        atomic_write_text(path, buf.getvalue())
+        self.file = open(path, "a", newline="")
         self.writer = csv.writer(self.file)
-        self.writer.writerows([LOG_HEADER, *kept])
 
     def write(self, row: list) -> None:
         self.writer.writerow(row)

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
-from ..checkpoint import load_checkpoint, save_checkpoint
+from ..checkpoint import load_checkpoint, load_weights, save_checkpoint
 from ..config import config_from_dict
 from ..models.ac_predictor import ACPredictor
 from ..models.ijepa import IJEPA, IJEPAConfig
@@ -45,10 +45,26 @@ def load_model(path: str | Path, kind: str | None = None):
     if ckpt["kind"] not in JEPA_MODELS:
         raise ValueError(f"{path} holds a {ckpt['kind']!r} checkpoint, which is not a JEPA model; expected one "
                          f"of {sorted(JEPA_MODELS)}")
+    check_entries(ckpt, path, ("config", "model"))
     config_cls, model_cls = JEPA_MODELS[ckpt["kind"]]
-    model = model_cls(config_cls.from_dict(ckpt["config"]))
-    model.load_state_dict(ckpt["model"])
+    model = model_cls(config_from(config_cls, ckpt["config"], path))
+    load_weights(model, ckpt["model"], path, "model")
     return model.eval()
+
+
+def check_entries(ckpt: dict, path, keys: tuple[str, ...]) -> None:
+    """A clear error when a checkpoint of the right kind lacks an entry its loader needs."""
+    missing = [k for k in keys if k not in ckpt]
+    if missing:
+        raise ValueError(f"{path} lacks {missing}: expected a {ckpt['kind']!r} checkpoint with {list(keys)}")
+
+
+def config_from(cls, d, path):
+    """The checkpoint's config as ``cls``, or a clear error naming the file when its fields do not fit."""
+    try:
+        return config_from_dict(cls, d)
+    except (TypeError, ValueError, KeyError, AttributeError) as err:
+        raise ValueError(f"{path}: its config does not describe a {cls.__name__} ({err})") from None
 
 
 def load_ijepa(path: str | Path) -> IJEPA:
@@ -80,17 +96,18 @@ def save_world_model(path: str | Path, model, cfg: ACTrainConfig, metrics: dict 
 
 def load_world_model(path: str | Path):
     """-> (model in eval mode, ACTrainConfig, metrics dict)."""
-    ckpt = load_checkpoint(path, kind=WORLD_MODEL_KIND)
-    cfg = ACTrainConfig.from_dict(ckpt["ac_config"])
+    ckpt = load_checkpoint(path, kind=WORLD_MODEL_KIND, require=("model", "ac_config", "predictor", "metrics"))
+    cfg = config_from(ACTrainConfig, ckpt["ac_config"], path)
     if ckpt["model"] == "pixel":
         model = PixelWorldModel(cfg.pixel)
     else:
-        encoder = VideoViT(config_from_dict(VideoViTConfig, ckpt["encoder_config"]))
-        encoder.load_state_dict(ckpt["encoder"])
+        check_entries(ckpt, path, ("encoder_config", "encoder"))
+        encoder = VideoViT(config_from(VideoViTConfig, ckpt["encoder_config"], path))
+        load_weights(encoder, ckpt["encoder"], path, "encoder")
         n = encoder.cfg.grid[1] * encoder.cfg.grid[2]
         model = LatentWorldModel(encoder, ACPredictor(encoder.cfg.embed_dim, n, cfg.predictor), cfg.window - 1)
     target = model if ckpt["model"] == "pixel" else model.predictor
-    target.load_state_dict(ckpt["predictor"])
+    load_weights(target, ckpt["predictor"], path, "predictor")
     return model.eval(), cfg, ckpt["metrics"]
 
 
@@ -102,9 +119,9 @@ def save_pixel_predictor(path, model: PixelPredictor, metrics: dict | None = Non
 
 def load_pixel_predictor(path) -> PixelPredictor:
     """A saved pixel predictor in eval mode (read with ``weights_only=True``)."""
-    ckpt = load_checkpoint(path, PIXEL_PREDICTOR_KIND)
-    model = PixelPredictor(PixelPredictorConfig.from_dict(ckpt["config"]))
-    model.load_state_dict(ckpt["model"])
+    ckpt = load_checkpoint(path, PIXEL_PREDICTOR_KIND, require=("config", "model"))
+    model = PixelPredictor(config_from(PixelPredictorConfig, ckpt["config"], path))
+    load_weights(model, ckpt["model"], path, "model")
     return model.eval()
 
 
