@@ -15,6 +15,8 @@ import importlib
 import os
 
 __version__ = "0.1.0"
+FAST_ON = ("1", "true", "yes", "on")
+FAST_OFF = ("", "0", "false", "no", "off", "none")
 
 
 def optional_import(module: str, package: str, extra: str, what: str):
@@ -29,4 +31,10 @@ def optional_import(module: str, package: str, extra: str, what: str):
 
 def fast_mode() -> bool:
     """True when ``JEPA_LAB_FAST=1`` (set by the test command): notebooks use fewer steps and samples."""
-    return os.environ.get("JEPA_LAB_FAST", "0").strip().lower() not in ("", "0", "false", "no")
+    value = os.environ.get("JEPA_LAB_FAST", "").strip().lower()
+    if value in FAST_ON:
+        return True
+    if value in FAST_OFF:
+        return False
+    raise ValueError(f"JEPA_LAB_FAST: expected one of {FAST_ON} (fast mode) or {FAST_OFF} (full mode), "
+                     f"received {os.environ['JEPA_LAB_FAST']!r}")

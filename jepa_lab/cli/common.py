@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+import tempfile
+from pathlib import Path
+
+import torch
 
 from ..train.parallel import PRECISIONS, STRATEGIES, ParallelConfig
 
@@ -40,3 +45,46 @@ def add_parallel_args(p: argparse.ArgumentParser) -> None:
 
 def parallel_config(args: argparse.Namespace):
     return ParallelConfig(args.strategy, args.grad_accum, args.precision, args.activation_checkpointing, args.device)
+
+
+def check_device(device: str | None) -> None:
+    """Before any work: ``--device`` names a device this machine has (None: the default choice)."""
+    if device is None:
+        return
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"--device: expected cpu, cuda or cuda:N, received {device!r}") from None
+    if dev.type == "cpu":
+        return
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(f"--device {device}: this machine has no CUDA GPU that torch can use; use --device cpu")
+        if dev.index is not None and dev.index >= count:
+            raise ValueError(f"--device {device}: expected cuda:0 .. cuda:{count - 1} (this machine has {count} GPU(s))")
+        return
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"--device {device}: Apple's MPS backend is not available on this machine; use --device cpu")
+    if dev.type != "mps":
+        raise ValueError(f"--device: expected cpu, cuda or cuda:N, received {device!r}")
+
+
+def check_writable(path: str | os.PathLike | None, what: str, folder: bool = False) -> None:
+    """Before any work: ``path`` (a file, or with ``folder`` a folder) can be written, so a long run does not end
+    in a permission error. Creates missing parent folders; writes and removes a probe file."""
+    if path is None:
+        return
+    path = Path(path)
+    where = path if folder else path.parent
+    if not folder and path.is_dir():
+        raise ValueError(f"{what} {path}: expected a file path, but it is a folder")
+    if folder and path.exists() and not path.is_dir():
+        raise ValueError(f"{what} {path}: expected a folder, but it is a file")
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=where)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise ValueError(f"{what} {path}: cannot write there ({err.strerror or err})") from None

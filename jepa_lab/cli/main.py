@@ -27,11 +27,16 @@ from .. import __version__
 from ..models.pixel_video_predictor import PixelPredictorConfig
 from ..train.parallel import close_world
 from . import planning as cli_planning
-from .common import PROG, add_parallel_args, int_at_least
+from .common import PROG, add_parallel_args, check_device, int_at_least
 from .train import MODELS, _info, _released, _train, _train_pixel_predictor, preset_names, presets
 
 DEFAULT_PRESET = "tiny"
 COMMANDS = ("train", "info", "released", "train-ac", "plan", "train-pixel-predictor")
+
+
+def _per_model() -> str:
+    """The presets of each model, for help texts: 'ijepa: tiny, ...; vjepa: tiny, ...'."""
+    return "; ".join(f"{model}: {', '.join(presets(model))}" for model in MODELS)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,29 +51,30 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser(
         "train",
         help="train a model (resumes from OUT/last.pt when it exists)",
-        description="Train a model on the CPU. Writes OUT/log.csv (one line per step) and OUT/last.pt "
+        description="Train a model (on the CPU; on GPUs with --device or under torchrun). Writes OUT/log.csv (one line per step) and OUT/last.pt "
         "(a resumable checkpoint); running the same command again continues from OUT/last.pt.",
     )
     train.add_argument("model", choices=MODELS, help="which model to train: %(choices)s")
-    train.add_argument("--preset", choices=names, default=DEFAULT_PRESET,
-                       help="config preset: %(choices)s (default: %(default)s)")
+    train.add_argument("--preset", choices=names, default=DEFAULT_PRESET, metavar="NAME",
+                       help=f"config preset, {_per_model()} (default: %(default)s)")
     train.add_argument("--steps", type=int_at_least(1), metavar="N",
                        help="total optimiser steps, counted from step 0 (default: the preset's)")
     train.add_argument("--batch-size", type=int_at_least(1), metavar="B", help="images per step (default: the preset's)")
     train.add_argument("--out", metavar="DIR", help="output folder (default: runs/MODEL-PRESET)")
     train.add_argument("--no-resume", action="store_true",
-                       help="start from step 0 even if DIR/last.pt exists (overwrites it and its log.csv)")
+                       help="start from step 0 even if DIR/last.pt exists (overwrites it and its log.csv once the run starts)")
     train.add_argument("--ckpt-every", type=int_at_least(1), default=500, metavar="K",
                        help="save DIR/last.pt every K steps, and at the end (default: %(default)s)")
     train.add_argument("--export", metavar="PATH",
                        help="after training, also write a stripped weights file (config + weights + losses + this "
                        "command) that jepa_lab.weights.saved.load_model loads")
 
-    info = sub.add_parser("info", help="list the presets; with --preset, count its parameters",
-                          description="List the I-JEPA presets; with --preset, also count the parameters of its "
-                          "encoder and predictor (built on the meta device: nothing is allocated).")
+    info = sub.add_parser("info", help="list a model's presets; with --preset, count its parameters",
+                          description="List the presets of a model (--model ijepa or vjepa); with --preset, also "
+                          "count the parameters of its encoder and predictor (built on the meta device: nothing is "
+                          "allocated).")
     info.add_argument("--model", choices=MODELS, default="ijepa", help="whose presets: %(choices)s (default: %(default)s)")
-    info.add_argument("--preset", choices=names, help="preset to describe: %(choices)s")
+    info.add_argument("--preset", choices=names, metavar="NAME", help=f"preset to describe, {_per_model()}")
     rel = sub.add_parser("released", help="load one of Meta's released checkpoints and report on it",
                          description="Load a released checkpoint (vitl.pt, vith.pt, vitg.pt, vitg-384.pt, "
                          "vjepa2-ac-vitg.pt, I-JEPA *.pth.tar) from a local path, strictly, and print which "
@@ -101,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "preset", None) is not None and args.preset not in presets(args.model):
         parser.error(f"{args.model} has no preset {args.preset!r}; expected one of {sorted(presets(args.model))}")
     try:
+        check_device(getattr(args, "device", None))  # before any work
         if args.command == "train":
             return _train(args, argv)
         if args.command in ("train-ac", "plan"):
@@ -110,8 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "train-pixel-predictor":
             return _train_pixel_predictor(args, argv)
         return _info(args)
-    except (ValueError, FileNotFoundError) as err:
-        # Problems with the user's input or files (e.g. resuming a run of another config): no traceback.
+    except (ValueError, OSError, ModuleNotFoundError) as err:
+        # Problems with the user's input, files or installation (e.g. resuming a run of another config, an
+        # unwritable folder, a missing extra): one line, no traceback.
         parser.exit(2, f"{PROG}: error: {err}\n")
     finally:
         close_world()  # no-op unless torchrun started a process group

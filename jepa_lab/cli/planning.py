@@ -18,23 +18,26 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-from dataclasses import replace
+import sys
+from dataclasses import asdict, replace
 
 import torch
 
 from ..checkpoint import atomic_write_text
 from ..envs.registry import ENV_NAMES, PANDA_ENVS, collect_episodes
 from ..eval.planning import METHODS, PlanSettings, evaluate, shipped_world_model
+from ..models.pixel_world_model import PixelWorldModel
 from ..models.vjepa import VJEPA
 from ..models.world_model import ACTrainConfig
 from ..train.ac import RunOptions, train_ac, train_pixel
 from ..train.parallel import init_world
 from ..weights.pretrained import load_pretrained
 from ..weights.saved import VJEPA_KIND, load_model, load_world_model, save_world_model
-from .common import add_parallel_args, int_at_least, parallel_config
-
+from .common import add_parallel_args, check_writable, int_at_least, parallel_config
 
 RANDOM_INIT = "random-init"  # --encoder: the untrained encoder
+DEFAULTS = PlanSettings()  # what `plan` runs with unless told otherwise (its --help quotes these)
+MAX_HORIZON, MAX_SAMPLES, MAX_ITERATIONS = 64, 4096, 100  # beyond these a run is minutes per step, or hours
 
 
 def add_parsers(sub) -> None:
@@ -66,10 +69,13 @@ def add_parsers(sub) -> None:
                       help=f"comma-separated, from {','.join(METHODS)} (default: %(default)s)")
     plan.add_argument("--model", metavar="PATH", help="latent world model (default: the shipped one)")
     plan.add_argument("--pixel-model", metavar="PATH", help="pixel world model (default: the shipped one)")
-    plan.add_argument("--horizon", type=int_at_least(1), metavar="H", help="planned steps (default: 8)")
-    plan.add_argument("--samples", type=int_at_least(2), metavar="S", help="samples per iteration (default: 128)")
-    plan.add_argument("--iterations", type=int_at_least(1), metavar="I", help="planner iterations (default: 4)")
-    plan.add_argument("--json", metavar="PATH", help="also write the table as JSON")
+    plan.add_argument("--horizon", type=int_at_least(1), metavar="H",
+                      help=f"planned steps, at most {MAX_HORIZON} (default: {DEFAULTS.horizon})")
+    plan.add_argument("--samples", type=int_at_least(2), metavar="S",
+                      help=f"samples per iteration, at most {MAX_SAMPLES} (default: {DEFAULTS.samples})")
+    plan.add_argument("--iterations", type=int_at_least(1), metavar="I",
+                      help=f"planner iterations, at most {MAX_ITERATIONS} (default: {DEFAULTS.iterations})")
+    plan.add_argument("--json", metavar="PATH", help="also write the table and the settings it ran with as JSON")
 
 
 def run(args: argparse.Namespace, argv: list[str], prog: str) -> int:
@@ -88,7 +94,10 @@ def _train_ac(args, command: str) -> int:
     run_dir = args.run_dir or f"runs/ac-{args.env}{'-pixel' if args.pixel else ''}"
     run = RunOptions(run_dir, args.ckpt_every, not args.no_resume, parallel)
     world = init_world(args.device)
-    talk = world.is_main  # under torchrun only rank 0 shows progress
+    if world.is_main:  # before any work: a long run must not end in a permission error
+        check_writable(args.out, "--out")
+        check_writable(run_dir, "--run-dir", folder=True)
+    talk = world.is_main and sys.stderr.isatty()  # progress bars: rank 0, on a terminal (not into a log file)
     traj = collect_episodes(cfg.env, cfg.episodes, cfg.episode_steps, seed=cfg.data_seed, progress=talk)
     if args.pixel:
         model, log = train_pixel(traj, cfg, progress=talk, run=run)
@@ -117,26 +126,60 @@ def _encoder(path, env: str):
 
 
 def _plan(args) -> int:
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    bad = [m for m in methods if m not in METHODS]
-    if bad or not methods:
-        raise ValueError(f"--methods: unknown {bad or methods}; expected a comma-separated list from {METHODS}")
-    load = lambda path, kind: load_world_model(path)[0] if path else shipped_world_model(kind, args.env)
-    latent = load(args.model, "latent") if {"cem", "mppi"} & set(methods) else None
-    pixel = load(args.pixel_model, "pixel") if "pixel" in methods else None
-    settings = PlanSettings()
-    for name in ("horizon", "samples", "iterations"):
-        if getattr(args, name) is not None:
-            settings = replace(settings, **{name: getattr(args, name)})
-    if args.iterations is not None:
-        settings = replace(settings, mppi_iterations=args.iterations)
-    settings = replace(settings, elites=max(2, min(settings.elites, settings.samples // 4)))
-    rows = {m: evaluate(args.env, m, args.episodes, latent, pixel, settings) for m in methods}
+    methods = _methods(args.methods)
+    check_writable(args.json, "--json")
+    settings = _settings(args)  # checked before any model is loaded or episode run
+    latent = _model(args.model, "latent", args.env, "--model") if {"cem", "mppi"} & set(methods) else None
+    pixel = _model(args.pixel_model, "pixel", args.env, "--pixel-model") if "pixel" in methods else None
+    progress = sys.stderr.isatty()  # no carriage-return bars in a redirected log
+    rows = {m: evaluate(args.env, m, args.episodes, latent, pixel, settings, progress=progress) for m in methods}
     print(f"{args.env}, {args.episodes} episodes per method")
     print(f"{'method':<8} {'success':>8} {'steps':>6} {'final dist':>10} {'ms/step':>8}")
     for m, r in rows.items():
         print(f"{m:<8} {r['success']:>8.0%} {r['steps']:>6.1f} {r['final_distance']:>10.1f} {r['ms_per_step']:>8.1f}")
     if args.json:
-
-        atomic_write_text(args.json, json.dumps({"env": args.env, "episodes": args.episodes, "rows": rows}, indent=2))
+        record = {"env": args.env, "episodes": args.episodes, "settings": asdict(settings),
+                  "models": {"latent": args.model or "shipped", "pixel": args.pixel_model or "shipped"}, "rows": rows}
+        atomic_write_text(args.json, json.dumps(record, indent=2))
     return 0
+
+
+def _methods(text: str) -> list[str]:
+    """--methods as a list: known names, each once."""
+    methods = [m.strip() for m in text.split(",") if m.strip()]
+    bad = [m for m in methods if m not in METHODS]
+    if bad or not methods:
+        raise ValueError(f"--methods: unknown {bad or methods}; expected a comma-separated list from {METHODS}")
+    twice = sorted({m for m in methods if methods.count(m) > 1})
+    if twice:
+        raise ValueError(f"--methods: {twice} given more than once; expected each method at most once")
+    return methods
+
+
+def _model(path, kind: str, env: str, flag: str):
+    """The world model of ``kind`` (latent or pixel) for ``env``: the shipped one, or ``path`` checked to be one."""
+    if not path:
+        return shipped_world_model(kind, env)
+    model, cfg, _ = load_world_model(path)
+    found = "pixel" if isinstance(model, PixelWorldModel) else "latent"
+    if found != kind:
+        raise ValueError(f"{flag} {path}: expected a {kind} world model, but the file holds a {found} one"
+                         + (" (pass it as --pixel-model)" if found == "pixel" else " (pass it as --model)"))
+    if cfg.env != env:
+        raise ValueError(f"{flag} {path}: the model was trained on {cfg.env!r}, but --env is {env!r}")
+    return model
+
+
+def _settings(args) -> PlanSettings:
+    """PlanSettings with the command line's --horizon / --samples / --iterations, within their bounds."""
+    settings = PlanSettings()
+    for name, high in (("horizon", MAX_HORIZON), ("samples", MAX_SAMPLES), ("iterations", MAX_ITERATIONS)):
+        value = getattr(args, name)
+        if value is not None and value > high:
+            raise ValueError(f"--{name}: expected at most {high}, received {value}")
+    for name in ("horizon", "samples", "iterations"):
+        if getattr(args, name) is not None:
+            settings = replace(settings, **{name: getattr(args, name)})
+    if args.iterations is not None:
+        settings = replace(settings, mppi_iterations=args.iterations)
+    return replace(settings, elites=max(2, min(settings.elites, settings.samples // 4)))

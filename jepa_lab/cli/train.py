@@ -24,7 +24,7 @@ from ..train.jepa import RECIPES, train
 from ..train.parallel import init_world
 from ..train.pixel_video_predictor import train_pixel_predictor
 from ..weights.saved import export_weights, save_pixel_predictor
-from .common import PROG, parallel_config
+from .common import PROG, check_writable, parallel_config
 
 MODELS = ("ijepa", "vjepa")
 BIG_DATASET_BYTES = 2 * 1024**3  # warn before rendering a training set larger than this
@@ -58,8 +58,9 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
 
     if args.model == "ijepa" and world.is_main:
         _warn_if_big(cfg, args.preset)
-    if args.no_resume and log.exists() and world.is_main:
-        log.unlink()  # starting over: the old log belongs to the checkpoint that is about to be replaced
+    if world.is_main:  # before any work: a long run must not end in a permission error
+        check_writable(out, "--out", folder=True)
+        check_writable(args.export, "--export")
     existed = ckpt.exists()
     resuming = existed and not args.no_resume
     say(f"{args.model}, preset {args.preset!r}: {cfg.optim.steps} steps, batch {cfg.optim.batch_size}, "
@@ -171,6 +172,7 @@ def _released(args: argparse.Namespace) -> int:
 def _train_pixel_predictor(args: argparse.Namespace, argv: list[str]) -> int:
     """Train the pixel-space video predictor on the possible events of the violation-of-expectation world (the
     intuitive_physics V-JEPA preset's data) and save it."""
+    check_writable(args.out, "--out")
     data = VJEPAConfig.preset("intuitive_physics").data
     cfg = PixelPredictorConfig(steps=args.steps)
     videos = possible_events(data.num_clips, cfg.window, seed=data.seed)

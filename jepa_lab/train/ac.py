@@ -19,7 +19,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..checkpoint import load_resumable, load_weights, save_checkpoint
+from ..checkpoint import load_resumable, load_weights, previous_path, save_checkpoint
 from ..envs.trajectories import Trajectories, downsample
 from ..models.ac_predictor import ACPredictor, ac_loss
 from ..models.pixel_world_model import PixelWorldModel, pixel_loss
@@ -71,6 +71,9 @@ def _optimise(model: nn.Module, loss_fn, gather, episodes: tuple[int, int], cfg:
                          "predictor is small; FSDP is meant for the full-size encoders of `jepa-lab train`)")
     path = Path(run.run_dir) / "last.pt" if run.run_dir else None
     ckpt = load_resumable(path, RUN_KIND, RESUME_KEYS) if path and run.resume and path.exists() else None
+    if path and not run.resume and world.is_main:
+        previous_path(path).unlink(missing_ok=True)  # starting over: the old run's fallback goes too
+    keep = ckpt is not None  # last.pt belongs to this run: worth keeping as last.prev.pt when replaced
     if ckpt is not None:
         _check_resumable(ckpt, cfg, desc, identity or {}, path)
         load_weights(model, ckpt["model"], path, "model")
@@ -99,20 +102,22 @@ def _optimise(model: nn.Module, loss_fn, gather, episodes: tuple[int, int], cfg:
         if step % 50 == 0:
             bar.set_postfix(teacher=f"{teacher:.3f}", rollout=f"{rollout:.3f}")
         if path and ((step + 1) % run.ckpt_every == 0 or step + 1 == cfg.steps):
-            _save_run(path, model, opt, gen, step + 1, log, cfg, (desc, identity or {}), world)
+            _save_run(path, model, opt, gen, step + 1, log, cfg, (desc, identity or {}), world, keep)
+            keep = True
     log["train_seconds"] = time.perf_counter() - start
     log["steps_run"] = cfg.steps - step0
     model.to("cpu")  # back beside the frozen encoder and the saved files
     return log
 
 
-def _save_run(path: Path, model, opt, gen, step: int, log: dict, cfg: ACTrainConfig, what: tuple, world) -> None:
+def _save_run(path: Path, model, opt, gen, step: int, log: dict, cfg: ACTrainConfig, what: tuple, world,
+              keep_previous: bool) -> None:
     model_sd, opt_sd = state_dicts(model, opt)  # collective under FSDP
     if world.is_main:
         payload = {"kind": RUN_KIND, "model_kind": what[0], "identity": what[1], "ac_config": cfg.to_dict(),
                    "model": model_sd, "optimizer": opt_sd, "step": step, "generator": gen.get_state(),
                    "torch_rng": torch.get_rng_state(), "log": log}
-        save_checkpoint(path, payload, keep_previous=True)  # last.prev.pt: a fallback if last.pt is lost
+        save_checkpoint(path, payload, keep_previous=keep_previous)  # last.prev.pt: a fallback if last.pt is lost
     barrier(world)
 
 

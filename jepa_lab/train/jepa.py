@@ -22,7 +22,7 @@ from typing import Callable
 import torch
 from tqdm.auto import tqdm
 
-from ..checkpoint import atomic_write_text, load_resumable, load_weights, save_checkpoint
+from ..checkpoint import atomic_write_text, load_resumable, load_weights, previous_path, save_checkpoint
 from ..config import config_changes
 from ..data.balls import BallsConfig, make_balls
 from ..data.shapes import ShapesConfig, make_shapes
@@ -146,6 +146,7 @@ class _State:
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.step = 0
         self.losses: list[float] = []
+        self.resumed_or_saved = False  # last.pt belongs to this run: worth keeping as last.prev.pt
 
     def start(self, cfg, ckpt: dict | None = None, path: Path | None = None) -> None:
         """Load the checkpoint's weights (if any), wrap the model for this world, build the optimiser."""
@@ -158,6 +159,7 @@ class _State:
                                  "resume with the same settings, train into a new --out folder, or pass "
                                  "--no-resume to start over")
             load_weights(self.model, ckpt["model"], path, "model")
+            self.resumed_or_saved = True
         self.module = prepare(self.model, self.world, self.par)
         self.opt = make_optimizer(self.model, cfg.optim)
         if ckpt is not None:
@@ -176,7 +178,9 @@ class _State:
     def save(self, cfg, path: Path) -> None:
         payload = self.payload(cfg)
         if self.world.is_main:
-            save_checkpoint(path, payload, keep_previous=True)  # last.prev.pt: a fallback if last.pt is lost
+            # last.prev.pt: a fallback if last.pt is lost (not the file of a run started over with resume=False)
+            save_checkpoint(path, payload, keep_previous=self.resumed_or_saved)
+        self.resumed_or_saved = True
         barrier(self.world)  # nobody runs ahead of (or reads) a checkpoint that is being written
 
 
@@ -196,6 +200,8 @@ def train(cfg, out_dir: str | Path, resume: bool = True, ckpt_every: int = 500, 
     state = _State(cfg, world, parallel)
     ckpt = load_resumable(ckpt_path, state.recipe.kind, RESUME_KEYS) if resume and ckpt_path.exists() else None
     state.start(cfg, ckpt, ckpt_path)
+    if not resume and world.is_main:
+        previous_path(ckpt_path).unlink(missing_ok=True)  # starting over: the old run's fallback goes too
     images = state.recipe.data(cfg) if data is None else data
     start_step, t0 = state.step, time.perf_counter()
     log = _LossLog(out_dir / "log.csv", start_step) if world.is_main else None
