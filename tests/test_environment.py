@@ -20,7 +20,8 @@ else:  # pragma: no cover - Python 3.10
 ROOT = Path(__file__).resolve().parent.parent
 EXTRAS = ("notebooks", "video", "robot", "dev")
 TOP_LEVEL = {"jepa_lab", "notebooks", "data", "tests", "benchmarks", "docs", "environment.yml", "README.md",
-             "LICENSE", "CITATION.cff", "pyproject.toml", ".ci", ".gitignore"}
+             "LICENSE", "CITATION.cff", "pyproject.toml", ".ci", ".gitignore",
+             "instructor"}  # instructor/: the key to the graded exercises and the answers (not for students)
 
 
 def pyproject() -> dict:
