@@ -103,7 +103,7 @@ def compose(lights: list[tuple[np.ndarray, tuple]], walls: np.ndarray,
 
 def as_points(x: Any, dim: int, name: str) -> np.ndarray:
     """Validate a finite float vector of shape (dim,) -> float64 [dim]; ValueError naming the shape otherwise."""
-    a = np.asarray(x, dtype=np.float64) if _is_numeric(x) else None
+    a = np.asarray(x, dtype=np.float64) if is_numeric(x) else None
     if a is None or a.shape != (dim,) or not np.isfinite(a).all():
         raise ValueError(f"{name}: expected a finite float array of shape ({dim},), received {x!r}")
     return a
@@ -111,7 +111,7 @@ def as_points(x: Any, dim: int, name: str) -> np.ndarray:
 
 def as_states(states: Any, dim: int) -> np.ndarray:
     """Validate states [..., dim] -> finite float64 [..., dim]."""
-    a = np.asarray(states, dtype=np.float64) if _is_numeric(states) else None
+    a = np.asarray(states, dtype=np.float64) if is_numeric(states) else None
     if a is None or a.ndim < 1 or a.shape[-1] != dim or not np.isfinite(a).all():
         shape = getattr(a, "shape", None)
         raise ValueError(f"states: expected a finite float array of shape [..., {dim}], received shape {shape}")
@@ -120,7 +120,7 @@ def as_states(states: Any, dim: int) -> np.ndarray:
 
 def as_action_batch(actions: Any, n_states: int) -> np.ndarray:
     """Validate actions [S, T, 2] (S must equal n_states) -> finite float64 [S, T, 2]."""
-    a = np.asarray(actions, dtype=np.float64) if _is_numeric(actions) else None
+    a = np.asarray(actions, dtype=np.float64) if is_numeric(actions) else None
     if a is None or a.ndim != 3 or a.shape[0] != n_states or a.shape[2] != 2 or not np.isfinite(a).all():
         shape = getattr(a, "shape", None)
         raise ValueError(f"actions: expected a finite float array of shape [S={n_states}, T, 2] (each action of "
@@ -146,9 +146,10 @@ def unit(v: np.ndarray, fallback: tuple[float, float] = (1.0, 0.0)) -> np.ndarra
     return np.where(ok, v / np.where(ok, n, 1.0), np.asarray(fallback, np.float64))
 
 
-def _is_numeric(x: Any) -> bool:
+def is_numeric(x: Any) -> bool:
+    """True for int and float arrays (not booleans: a True action must not move anything)."""
     try:
-        return np.asarray(x).dtype.kind in "biuf"
+        return np.asarray(x).dtype.kind in "iuf"
     except (ValueError, TypeError):
         return False
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import optional_import
 from ..config import is_int
+from .arena import is_numeric
 
 TASKS = ("reach", "push", "pick_and_place")
 STEP_METRES = 0.05  # panda-gym moves the end effector by at most 5 cm per unit action
@@ -170,8 +171,8 @@ class PandaEnv(gym.Env):
         return self.render(), self._info()
 
     def step(self, action):
-        a = np.asarray(action, dtype=np.float32).reshape(-1)
-        if a.shape != self.action_space.shape or not np.isfinite(a).all():
+        a = np.asarray(action, dtype=np.float32).reshape(-1) if is_numeric(action) else None
+        if a is None or a.shape != self.action_space.shape or not np.isfinite(a).all():
             raise ValueError(f"action: expected {self.action_space.shape[0]} finite floats in [-1, 1], "
                              f"received {np.asarray(action)!r}")
         self._env.step(np.clip(a, -1.0, 1.0))

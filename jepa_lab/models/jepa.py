@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .ema import ema_update_
-from .normalize import ImageNetNormalize
+from .normalize import ImageNetNormalize, check_unit_range
 
 
 class JEPA(nn.Module):
@@ -34,7 +34,7 @@ class JEPA(nn.Module):
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
         """Images or clips in [0, 1] -> standardised (same shape); the encoder checks the shape first."""
         self.target_encoder.check_input(x)
-        return self.pixel_norm(x)
+        return self.pixel_norm(check_unit_range(x, "images" if x.ndim == 4 else "clips"))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Representation used downstream (probes, maps): target-encoder tokens of [0, 1] inputs -> [B, N, D]."""

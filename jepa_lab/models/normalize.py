@@ -32,16 +32,38 @@ class ImageNetNormalize(nn.Module):
         return (x - self.mean.view(shape)) / self.std.view(shape)
 
 
+RANGE_SLACK = 1e-3  # resampling may overshoot [0, 1] by a rounding error
+
+
+def check_unit_range(x: torch.Tensor, what: str = "pixels") -> torch.Tensor:
+    """Float pixels must lie in [0, 1]: 0..255 values would give latents off by a factor ~4 and no error at all.
+    Returns ``x`` as float32 (float64 / float16 inputs are converted)."""
+    if not x.is_floating_point():
+        raise ValueError(f"{what}: expected floats in [0, 1], received dtype {x.dtype}")
+    if x.numel():
+        lo, hi = float(x.min()), float(x.max())
+        if not (lo >= -RANGE_SLACK and hi <= 1 + RANGE_SLACK):  # also catches NaN
+            hint = " (0..255 values? divide by 255)" if hi > 1.5 else ""
+            raise ValueError(f"{what}: expected values in [0, 1], received values in [{lo:.3g}, {hi:.3g}]{hint}")
+    return x.float()
+
+
 def observations_to_tensor(obs, img_size: int) -> torch.Tensor:
-    """RGB observations (uint8 [B, H, W, 3] or [H, W, 3] arrays/tensors) -> float [B, 3, img, img] in [0, 1],
-    resized with area averaging when the sizes differ."""
+    """RGB observations (uint8 [B, H, W, 3] or [H, W, 3] arrays/tensors, or floats in [0, 1]) -> float
+    [B, 3, img, img] in [0, 1], resized with area averaging when the sizes differ."""
     x = torch.as_tensor(np.asarray(obs))
     if x.ndim == 3:
         x = x[None]
     if x.ndim != 4 or x.shape[-1] != 3:
         raise ValueError(f"expected RGB observations [B, H, W, 3] or [H, W, 3], got {tuple(x.shape)}")
-    scale = 255.0 if x.dtype == torch.uint8 else 1.0  # uint8 images, or floats already in [0, 1]
-    x = x.permute(0, 3, 1, 2).float() / scale  # [B, H, W, 3] -> [B, 3, H, W]
+    if x.dtype == torch.uint8:
+        x = x.float() / 255.0
+    elif x.is_floating_point():
+        x = check_unit_range(x, "observations")
+    else:
+        raise ValueError(f"observations: expected uint8 frames (0..255) or floats in [0, 1], received dtype "
+                         f"{x.dtype} (convert with .astype(np.uint8) or divide by 255)")
+    x = x.permute(0, 3, 1, 2)  # [B, H, W, 3] -> [B, 3, H, W]
     if x.shape[-1] != img_size or x.shape[-2] != img_size:
         x = F.interpolate(x, size=(img_size, img_size), mode="area")
     return x

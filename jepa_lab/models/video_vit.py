@@ -156,6 +156,9 @@ class VideoViT(nn.Module):
         if not isinstance(frames, torch.Tensor) or tuple(frames.shape[1:]) != (c.in_chans, c.img_size, c.img_size):
             got = tuple(frames.shape) if isinstance(frames, torch.Tensor) else type(frames).__name__
             raise ValueError(f"expected frames [B, {c.in_chans}, {c.img_size}, {c.img_size}], got {got}")
+        if not frames.is_floating_point():
+            raise ValueError(f"expected floating-point frames, got dtype {frames.dtype}")
+        frames = frames.to(self.patch_embed.proj.weight.dtype)
         clip = frames.unsqueeze(2).expand(-1, -1, c.tubelet_size, -1, -1)  # [B, C, tubelet, H, W]
         tokens = self.patch_embed(clip)  # [B, h*w, D]: one token-frame
         n = tokens.shape[1]
@@ -170,7 +173,7 @@ class VideoViT(nn.Module):
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
         self.check_input(x)
-        tokens = self.patch_embed(x)  # [B, N, D]
+        tokens = self.patch_embed(x.to(self.patch_embed.proj.weight.dtype))  # [B, N, D], in the weights' dtype
         if self.cfg.pos == "sincos":
             tokens = tokens + self.pos_embed
         if keep is not None:

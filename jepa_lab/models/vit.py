@@ -196,6 +196,7 @@ class VisionTransformer(nn.Module):
 
     def forward(self, x: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
         self.check_input(x)
+        x = x.to(self.pos_embed.dtype)  # float64 / float16 input: computed in the weights' dtype
         tokens = self.patch_embed(x) + self.pos_embed  # [B, N, D]
         if keep is not None:
             tokens = gather_tokens(tokens, keep)  # [B, K, D]
