@@ -13,6 +13,10 @@ Shape glossary, used in every docstring and reshape comment of the package:
 
 import importlib
 import os
+import sys
+
+from tqdm import notebook as _tqdm_notebook
+from tqdm.auto import tqdm as _tqdm
 
 __version__ = "0.1.0"
 FAST_ON = ("1", "true", "yes", "on")
@@ -38,3 +42,10 @@ def fast_mode() -> bool:
         return False
     raise ValueError(f"JEPA_LAB_FAST: expected one of {FAST_ON} (fast mode) or {FAST_OFF} (full mode), "
                      f"received {os.environ['JEPA_LAB_FAST']!r}")
+
+
+def progress_bar(iterable=None, *, enabled: bool = True, **kwargs):
+    """A tqdm progress bar (a widget in Jupyter) shown only when ``enabled`` and someone can see it: in a notebook
+    or on a terminal. Redirected to a file, nothing is drawn (no carriage-return redraws in a log)."""
+    visible = enabled and (issubclass(_tqdm, _tqdm_notebook.tqdm) or sys.stderr.isatty())
+    return _tqdm(iterable, disable=not visible, **kwargs)

@@ -145,3 +145,14 @@ def test_fast_mode_refuses_junk(monkeypatch):
     monkeypatch.setenv("JEPA_LAB_FAST", "sometimes")
     with pytest.raises(ValueError, match="JEPA_LAB_FAST: expected one of .* received 'sometimes'"):
         fast_mode()
+
+
+def test_progress_bars_draw_nothing_into_a_redirected_log(capsys):
+    """stderr is captured here (not a terminal, not a notebook): an enabled bar stays silent."""
+    from jepa_lab import progress_bar
+    from jepa_lab.data.balls import BallsConfig, make_balls
+
+    for _ in progress_bar(range(3), desc="test", enabled=True):
+        pass
+    make_balls(300, BallsConfig(), seed=0)  # several chunks: its bar would be drawn on a terminal
+    assert capsys.readouterr().err == ""

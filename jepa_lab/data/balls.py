@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from .. import progress_bar
 from ..config import is_int
 from .shapes import _check_range
 
@@ -207,7 +207,7 @@ def make_balls(
     cols = np.arange(size)
     videos = np.empty((n, T, size, size, 3), dtype=np.uint8)
     starts = range(0, n, _CHUNK)
-    for start in tqdm(starts, desc="balls", unit="chunk", disable=not progress or len(starts) == 1):
+    for start in progress_bar(starts, desc="balls", unit="chunk", enabled=progress and len(starts) > 1):
         sl = slice(start, min(start + _CHUNK, n))
         b = sl.stop - sl.start
         img = np.broadcast_to(bg, (b, T, size, size, 3)).copy()

@@ -24,8 +24,8 @@ import tempfile
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
+from .. import progress_bar
 from ..checkpoint import atomic_write, atomic_write_text
 from ..config import is_int
 from .balls import BallsConfig, make_balls, videos_to_float
@@ -62,7 +62,7 @@ def write_clip_folder(folder, videos, factors: dict, fps: int | float = 8, progr
             raise ValueError(f"factors[{k!r}]: expected a tensor [B={B}, ...], received shape {tuple(v.shape)}")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for i in tqdm(range(B), desc="clips", unit="clip", disable=not progress):
+    for i in progress_bar(range(B), desc="clips", unit="clip", enabled=progress):
         write_video(folder / clip_name(i), videos[i], fps=fps, crf=crf)
     atomic_write(folder / FACTORS, lambda tmp: torch.save(factors, tmp))
     index = {"num_clips": B, "frames": T, "height": H, "width": W, "fps": fps, **(meta or {})}

@@ -26,8 +26,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 from sklearn.datasets import load_digits
-from tqdm.auto import tqdm
 
+from .. import progress_bar
 from ..config import is_int
 from .balls import _hsv_to_rgb, simulate
 from .shapes import _check_range
@@ -164,7 +164,7 @@ def make_digits(
     bg = np.asarray(cfg.background, dtype=np.float32)
     videos = np.empty((n, T, size, size, 3), dtype=np.uint8)
     starts = range(0, n, _CHUNK)
-    for start in tqdm(starts, desc="digits", unit="chunk", disable=not progress or len(starts) == 1):
+    for start in progress_bar(starts, desc="digits", unit="chunk", enabled=progress and len(starts) > 1):
         sl = slice(start, min(start + _CHUNK, n))
         img = np.broadcast_to(bg, (sl.stop - sl.start, T, size, size, 3)).copy()
         for k in range(K):

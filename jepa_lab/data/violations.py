@@ -37,8 +37,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from .. import progress_bar
 from .balls import BallsConfig, _hsv_to_rgb
 
 LAWS = ("permanence", "continuity", "solidity", "constancy")
@@ -197,7 +197,7 @@ def make_violations(n: int, cfg: ViolationConfig = ViolationConfig(), seed: int 
     rng = np.random.default_rng(seed)
     cells = [(law, var) for law in LAWS for var in VARIANTS]
     videos, rows = [], []
-    for k in tqdm(range(n // 4), desc="violation sets", disable=not progress or n < 128):
+    for k in progress_bar(range(n // 4), desc="violation sets", enabled=progress and n >= 128):
         law, var = cells[k % len(cells)]
         scenes, brk = _minimal_set(law, var, cfg, rng)
         for j, scene in enumerate(scenes):
@@ -219,7 +219,7 @@ def possible_events(n: int, frames: int, cfg: ViolationConfig = ViolationConfig(
     rng = np.random.default_rng(seed)
     cells = [(law, var) for law in LAWS for var in VARIANTS]
     out = np.empty((n, frames, cfg.size, cfg.size, 3), dtype=np.uint8)
-    for i in tqdm(range(n), desc="possible events", disable=not progress or n < 256):
+    for i in progress_bar(range(n), desc="possible events", enabled=progress and n >= 256):
         law, var = cells[int(rng.integers(len(cells)))]
         scenes, _ = _minimal_set(law, var, cfg, rng)
         possible = scenes[2 * int(rng.integers(2))]  # P1 or P2

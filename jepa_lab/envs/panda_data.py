@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from .. import progress_bar
 from ..checkpoint import atomic_write
 from .panda import TASKS, make_panda, oracle_action
 from .trajectories import Trajectories, downsample, save_npz
@@ -89,7 +89,7 @@ def collect_panda(task: str, episodes: int, steps: int, seed: int = 0, toward: f
     seeds = [seed * 100_003 + e for e in range(episodes)]
     heads = (np.random.default_rng(seed).uniform(size=episodes) < toward).tolist()
     chunks = [(task, steps, seeds[i:i + 8], heads[i:i + 8], img_size) for i in range(0, episodes, 8)]
-    bar = tqdm(total=episodes, desc=f"panda {task} episodes", disable=not progress, leave=False)
+    bar = progress_bar(total=episodes, desc=f"panda {task} episodes", enabled=progress, leave=False)
     results = []
     if workers == 1:
         for chunk in chunks:

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
+from .. import progress_bar
 from ..checkpoint import atomic_write, atomic_write_text
 from ..data.video_io import read_video, write_video
 from .arena import clip_norm
@@ -87,7 +87,7 @@ def collect(env_name: str, episodes: int, steps: int, seed: int = 0, progress: b
         raise ValueError(f"episodes and steps must be >= 1, got {episodes} and {steps}")
     env, rng = make_env(env_name), np.random.default_rng(seed)
     frames, states, actions, sims = [], [], [], []
-    for e in tqdm(range(episodes), desc=f"{env_name} trajectories", disable=not progress, leave=False):
+    for e in progress_bar(range(episodes), desc=f"{env_name} trajectories", enabled=progress, leave=False):
         env.reset(seed=seed * 100_003 + e)
         acts = random_actions(rng, 1, steps, env.cfg.max_step)  # [1, T, 2]
         start = env.full_state()[None]  # [1, F]
@@ -121,7 +121,7 @@ def write_episodes(traj: Trajectories, folder: str | Path, fps: int = 10, progre
     """DROID-like layout: ``folder/episode_00000/{recording.mp4, trajectory.npz}`` + ``folder/meta.json``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for e in tqdm(range(len(traj)), desc="writing episodes", disable=not progress, leave=False):
+    for e in progress_bar(range(len(traj)), desc="writing episodes", enabled=progress, leave=False):
         ep = folder / f"episode_{e:05d}"
         ep.mkdir(exist_ok=True)
         write_video(ep / "recording.mp4", traj.frames[e], fps=fps)

@@ -23,7 +23,8 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
-from tqdm.auto import tqdm
+
+from .. import progress_bar
 
 POSITIONS = ("none", "time", "slot")
 
@@ -139,7 +140,7 @@ def fit_attentive_probe(train_tokens: torch.Tensor, train_labels: torch.Tensor,
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.epochs * steps_per_epoch,
                                                 pct_start=0.1)
     labels = train_labels.long()
-    for _ in tqdm(range(cfg.epochs), desc="attentive probe", unit="epoch", disable=not progress):
+    for _ in progress_bar(range(cfg.epochs), desc="attentive probe", unit="epoch", enabled=progress):
         for idx in torch.randperm(len(train_tokens), generator=gen).split(cfg.batch_size):
             loss = F.cross_entropy(probe(train_tokens[idx]), labels[idx])
             opt.zero_grad(set_to_none=True)

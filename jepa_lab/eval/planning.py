@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from .. import progress_bar
 from ..config import is_int
 from ..envs.panda import SUBGOAL_STEPS, oracle_action
 from ..envs.registry import is_arm, make_env
@@ -136,7 +136,7 @@ def run_episodes(env, policy, episodes: int, progress: bool = True, desc: str = 
     """Run a policy on fixed-seed episodes; the goal image (or the sub-goal images) is handed to policies
     that take one."""
     out = []
-    for seed in tqdm(episode_seeds(episodes), desc=desc, disable=not progress, leave=False):
+    for seed in progress_bar(episode_seeds(episodes), desc=desc, enabled=progress, leave=False):
         env.reset(seed=seed)
         if hasattr(policy, "set_goals"):
             policy.set_goals(env.subgoal_images())

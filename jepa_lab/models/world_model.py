@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
+from .. import progress_bar
 from ..config import DictRoundTrip, is_int
 from ..envs.trajectories import Trajectories
 from ..planning.energy import goal_l1_energy
@@ -113,8 +113,8 @@ def encode_episodes(model: LatentWorldModel, traj: Trajectories, batch: int = 25
     frozen encoder once: -> layer-normed latents [E, T + 1, N, D]."""
     flat = traj.frames.reshape(-1, *traj.frames.shape[2:])  # [E * (T + 1), P, P, 3]
     chunks = range(0, len(flat), batch)
-    z = [model.encode(flat[i:i + batch]) for i in tqdm(chunks, desc="encoding frames", disable=not progress,
-                                                       leave=False)]
+    z = [model.encode(flat[i:i + batch]) for i in progress_bar(chunks, desc="encoding frames", enabled=progress,
+                                                              leave=False)]
     return torch.cat(z).reshape(*traj.frames.shape[:2], *z[0].shape[1:])
 
 

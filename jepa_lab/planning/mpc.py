@@ -16,8 +16,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from .. import progress_bar
 from ..config import is_int
 from .base import ActionBounds, Energy, Planner
 from .energy import check_energy_options
@@ -200,7 +200,7 @@ def mpc_episode(env, policy: Callable, seed: int | None = None, options: dict | 
     observations, states, infos = [np.asarray(obs)], [info.get("state")], [info]
     actions, rewards, policy_ms = [], [], []
     done = False
-    with tqdm(total=max_steps, desc="mpc", disable=not progress) as bar:
+    with progress_bar(total=max_steps, desc="mpc", enabled=progress) as bar:
         while not done and (max_steps is None or len(actions) < max_steps):
             t0 = time.perf_counter()
             action = _to_numpy(policy(obs, info))

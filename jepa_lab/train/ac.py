@@ -17,8 +17,8 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
+from .. import progress_bar
 from ..checkpoint import load_resumable, load_weights, previous_path, save_checkpoint
 from ..envs.trajectories import Trajectories, downsample
 from ..models.ac_predictor import ACPredictor, ac_loss
@@ -87,8 +87,8 @@ def _optimise(model: nn.Module, loss_fn, gather, episodes: tuple[int, int], cfg:
         torch.set_rng_state(ckpt["torch_rng"])
         log, step0 = {k: list(ckpt["log"][k]) for k in log}, ckpt["step"]
     start = time.perf_counter()
-    bar = tqdm(range(step0, cfg.steps), initial=step0, total=cfg.steps, desc=desc,
-               disable=not (progress and world.is_main))
+    bar = progress_bar(range(step0, cfg.steps), initial=step0, total=cfg.steps, desc=desc,
+                       enabled=progress and world.is_main)
     for step in bar:
         for group in opt.param_groups:
             group["lr"] = cfg.lr * min(1.0, (step + 1) / max(1, cfg.warmup_steps)) * cosine(step, cfg.steps, 1.0, 0.05)

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from tqdm.auto import tqdm
 
+from .. import progress_bar
 from ..checkpoint import atomic_write_text, load_resumable, load_weights, previous_path, save_checkpoint
 from ..config import config_changes
 from ..data.balls import BallsConfig, make_balls
@@ -205,8 +205,8 @@ def train(cfg, out_dir: str | Path, resume: bool = True, ckpt_every: int = 500, 
     images = state.recipe.data(cfg) if data is None else data
     start_step, t0 = state.step, time.perf_counter()
     log = _LossLog(out_dir / "log.csv", start_step) if world.is_main else None
-    bar = tqdm(range(start_step, cfg.optim.steps), initial=start_step, total=cfg.optim.steps,
-               desc=state.recipe.name, disable=not (progress and world.is_main))
+    bar = progress_bar(range(start_step, cfg.optim.steps), initial=start_step, total=cfg.optim.steps,
+                       desc=state.recipe.name, enabled=progress and world.is_main)
     try:
         for step in bar:
             loss, lr, mom = train_step(state, images, step, cfg)

@@ -13,8 +13,8 @@ import time
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
+from .. import progress_bar
 from ..models.pixel_video_predictor import PixelPredictor, PixelPredictorConfig
 
 
@@ -30,7 +30,7 @@ def train_pixel_predictor(videos: torch.Tensor, cfg: PixelPredictorConfig = Pixe
     gen = torch.Generator().manual_seed(cfg.seed)
     clips = videos.movedim(-1, 1)  # [N, 3, T, H, W] uint8
     losses, t0 = [], time.perf_counter()
-    for step in tqdm(range(cfg.steps), desc="pixel predictor", disable=not progress):
+    for step in progress_bar(range(cfg.steps), desc="pixel predictor", enabled=progress):
         for group in opt.param_groups:
             group["lr"] = cfg.lr * 0.5 * (1 + torch.cos(torch.tensor(step / cfg.steps * torch.pi))).item()
         idx = torch.randint(len(clips), (cfg.batch_size,), generator=gen)
