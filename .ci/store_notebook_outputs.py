@@ -36,12 +36,12 @@ MAX_HTML_CHARS = 50_000  # larger text/html outputs are embedded JavaScript (plo
 QUANTIZE_ABOVE = 60_000  # PNG bytes: larger figures (photos, frame strips) are stored with a 256-colour palette
 
 
-def smaller_png(b64: str) -> str:
-    """A large PNG figure re-encoded with a 256-colour palette, when that is smaller (photos: ~4x)."""
+def smaller_png(b64: str, colors: int = 256) -> str:
+    """A large PNG figure re-encoded with a ``colors``-colour palette, when that is smaller (photos: ~4x)."""
     raw = base64.b64decode(b64)
     if len(raw) <= QUANTIZE_ABOVE:
         return b64
-    image = Image.open(io.BytesIO(raw)).convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE)
+    image = Image.open(io.BytesIO(raw)).convert("RGB").quantize(colors=colors, method=Image.Quantize.FASTOCTREE)
     buf = io.BytesIO()
     image.save(buf, format="PNG", optimize=True)
     return base64.b64encode(buf.getvalue()).decode() if buf.tell() < len(raw) else b64
@@ -52,7 +52,7 @@ def clean_text(text: str) -> str:
     return "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
 
 
-def clean_output(out: dict) -> dict | None:
+def clean_output(out: dict, colors: int = 256) -> dict | None:
     """One output, slimmed; None when nothing readable is left."""
     if out.get("output_type") == "stream":
         out["text"] = clean_text(out["text"])
@@ -65,18 +65,18 @@ def clean_output(out: dict) -> dict | None:
     if len(data.get("text/html", "")) > MAX_HTML_CHARS:
         data.pop("text/html")
     if "image/png" in data:
-        data["image/png"] = smaller_png(data["image/png"])
+        data["image/png"] = smaller_png(data["image/png"], colors)
     out.get("metadata", {}).pop("application/vnd.jupyter.widget-view+json", None)
     return out if data else None
 
 
-def slim(nb) -> None:
+def slim(nb, colors: int = 256) -> None:
     """Drop widget state and timing metadata; clean every output in place."""
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         if cell.cell_type == "code":
-            cell.outputs = [o for o in (clean_output(out) for out in cell.outputs) if o is not None]
+            cell.outputs = [o for o in (clean_output(out, colors) for out in cell.outputs) if o is not None]
 
 
 def store(path: Path, out_dir: Path | None, timeout: int) -> tuple[float, int]:
@@ -87,6 +87,8 @@ def store(path: Path, out_dir: Path | None, timeout: int) -> tuple[float, int]:
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     seconds = time.perf_counter() - start
     slim(nb)
+    if len(nbformat.writes(nb)) > BUDGET_BYTES:  # over budget: large figures with a 64-colour palette instead
+        slim(nb, colors=64)
     target = (out_dir / path.name) if out_dir else path
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".ipynb.tmp")
