@@ -6,7 +6,7 @@ graders at it to run every notebook end to end with the solutions plugged in (nb
     JEPA_LAB_KEY=instructor/key.py jupyter lab          # or: export JEPA_LAB_KEY=$PWD/instructor/key.py
 
 With the variable set, ``check(name, fn)`` grades this file's function whenever the student's is still a stub.
-The answers to each notebook's recall questions are in ``answers.md`` beside this file.
+The answers to each notebook's question exercises and recall questions are in ``answers/NN.md`` beside this file.
 """
 
 import torch

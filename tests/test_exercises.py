@@ -168,3 +168,14 @@ def test_tubelets_are_what_the_conv_embeds():
     x = torch.randn(2, 3, 4, 8, 12)
     linear = tubelets(x, 2, 4) @ embed.proj.weight.flatten(1).T + embed.proj.bias
     torch.testing.assert_close(linear, embed(x), atol=1e-5, rtol=1e-5)
+
+
+def test_a_relative_key_path_is_found_from_a_notebook_folder(monkeypatch, tmp_path):
+    """JupyterLab runs a notebook's kernel in notebooks/: `JEPA_LAB_KEY=instructor/key.py` must still work there."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(KEY_ENV, "instructor/key.py")
+    report = check("cem_refit", stub, quiet=True)
+    assert report.ok and "key" in report.graded
+    monkeypatch.setenv(KEY_ENV, "instructor/nope.py")
+    with pytest.raises(FileNotFoundError, match=f"looked at {tmp_path}"):
+        check("cem_refit", stub)

@@ -23,6 +23,7 @@ from typing import Callable
 import torch
 
 KEY_ENV = "JEPA_LAB_KEY"
+KIT_ROOT = Path(__file__).resolve().parents[2]  # the checkout that holds jepa_lab/ and instructor/
 
 
 @dataclass(frozen=True)
@@ -108,12 +109,21 @@ def grade(exercise: Exercise, fn: Callable, graded: str = "yours") -> Report:
     return report
 
 
+def key_file(path: str | os.PathLike) -> Path:
+    """The key's file: an absolute path as given; a relative one from the working folder or else from the kit's
+    checkout (a notebook's kernel runs in ``notebooks/``, where ``instructor/key.py`` would not be found)."""
+    path = Path(path).expanduser()
+    tried = [path] if path.is_absolute() else [Path.cwd() / path, KIT_ROOT / path]
+    for candidate in tried:
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"{KEY_ENV}={str(path)!r}: expected the path of an instructor key (e.g. "
+                            f"instructor/key.py), but there is no such file (looked at {', '.join(map(str, tried))})")
+
+
 def load_key(path: str | os.PathLike) -> dict[str, Callable]:
     """The instructor key's functions by exercise name, read from a Python file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{KEY_ENV}={str(path)!r}: expected the path of an instructor key "
-                                f"(e.g. instructor/key.py), but there is no such file")
+    path = key_file(path)
     spec = importlib.util.spec_from_file_location("jepa_lab_instructor_key", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
