@@ -115,15 +115,13 @@ def save_checkpoint(path: str | os.PathLike, payload: dict, keep_previous: bool 
     return atomic_write(path, write)
 
 
-def _read_error(path: Path, err: Exception) -> ValueError:
-    """A readable error for a file torch cannot load safely (torch's own hint to load unsafely is left out)."""
+def unreadable_reason(err: Exception) -> str:
+    """Why torch could not load a file safely, in words (torch's own hint to load unsafely is left out)."""
     text = str(err)
     if "Unsupported global" in text:  # a well-formed pickle that names classes/functions to import
-        why = "it holds Python objects that only unsafe unpickling could rebuild, and the kit never loads those"
-    else:
-        detail = text.split("WeightsUnpickler error:", 1)[-1].strip().splitlines()
-        why = f"it is truncated, corrupt or not a torch file ({(detail[0] if detail else type(err).__name__)[:120]})"
-    return ValueError(f"could not read checkpoint {path}: {why}")
+        return "it holds Python objects that only unsafe unpickling could rebuild, and the kit never loads those"
+    detail = text.split("WeightsUnpickler error:", 1)[-1].strip().splitlines()
+    return f"it is truncated, corrupt or not a torch file ({(detail[0] if detail else type(err).__name__)[:120]})"
 
 
 def load_checkpoint(path: str | os.PathLike, kind: str | None = None, require: tuple[str, ...] = ()) -> dict:
@@ -131,11 +129,12 @@ def load_checkpoint(path: str | os.PathLike, kind: str | None = None, require: t
     holds the ``require``d entries."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path} (expected a .pt file written by jepa_lab)")
+        found = f"{path} is a folder" if path.is_dir() else f"no checkpoint at {path}"
+        raise FileNotFoundError(f"{found} (expected a .pt file written by jepa_lab)")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # truncated, corrupt, or needs unsafe unpickling
-        raise _read_error(path, err) from None
+        raise ValueError(f"could not read checkpoint {path}: {unreadable_reason(err)}") from None
     if not isinstance(payload, dict) or "kind" not in payload:
         raise ValueError(f"{path} is not a jepa_lab checkpoint (expected a dict with a 'kind' entry)")
     if kind is not None and payload["kind"] != kind:

@@ -72,7 +72,7 @@ def test_plan_settings_refuse_bad_values():
         PlanSettings(horizon=0)
     with pytest.raises(ValueError, match="repeat"):
         PlanSettings(action_repeat=0)
-    with pytest.raises(ValueError, match="reduce"):
+    with pytest.raises(ValueError, match="PlanSettings.energy"):
         PlanSettings(energy="mean")
 
 

@@ -19,6 +19,7 @@ import importlib
 import importlib.util
 import sys
 from fractions import Fraction
+from numbers import Real
 from pathlib import Path
 
 import numpy as np
@@ -63,14 +64,17 @@ def write_video(path, frames, fps: int | float = 8, codec: str | None = None, cr
     frames = np.asarray(frames)
     if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] < 1:
         raise ValueError(f"frames: expected uint8 [T >= 1, H, W, 3], received {frames.dtype} {frames.shape}")
-    if not fps > 0:
-        raise ValueError(f"fps: expected > 0, received {fps!r}")
+    if isinstance(fps, bool) or not isinstance(fps, Real) or not 0 < fps < float("inf"):
+        raise ValueError(f"fps: expected a finite number > 0, received {fps!r}")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"write_video: folder {str(path.parent)!r} does not exist")
+    if path.is_dir():
+        raise ValueError(f"write_video: expected a file path, but {str(path)!r} is a folder")
     pad_h, pad_w = frames.shape[1] % 2, frames.shape[2] % 2
     if pad_h or pad_w:
         frames = np.pad(frames, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
     codec = codec or default_codec()
+    _check_codec(av, codec)
     rate = Fraction(fps).limit_denominator(1001)
 
     def encode(tmp: str) -> None:
@@ -89,7 +93,18 @@ def write_video(path, frames, fps: int | float = 8, codec: str | None = None, cr
             for packet in stream.encode():  # flush
                 container.mux(packet)
 
-    return atomic_write(path, encode)
+    try:
+        return atomic_write(path, encode)
+    except OSError as err:  # an unwritable folder (the temp file cannot be created) or a full disk
+        raise ValueError(f"write_video: cannot write {str(path)!r} ({err.strerror or err})") from None
+
+
+def _check_codec(av, codec: str) -> None:
+    try:
+        av.codec.Codec(codec, "w")
+    except Exception:  # unknown to this FFmpeg build, or not an encoder
+        raise ValueError(f"codec: expected an encoder of this FFmpeg build (e.g. {default_codec()!r}), "
+                         f"received {codec!r}") from None
 
 
 def available_backends() -> tuple[str, ...]:
@@ -112,6 +127,8 @@ def _pick_backend(backend: str | None) -> str:
 
 def _check_file(path) -> Path:
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"expected a video file, but {str(path)!r} is a folder")
     if not path.is_file():
         raise FileNotFoundError(f"video file not found: {str(path)!r}")
     return path
@@ -142,10 +159,13 @@ def video_info(path, backend: str | None = None) -> tuple[int, float, int, int]:
     path, backend = _check_file(path), _pick_backend(backend)
     if backend != "pyav":
         vr = _decord_reader(path, backend)
-        if len(vr) == 0:
-            raise ValueError(f"cannot read video {str(path)!r} with backend {backend!r}: no frames")
-        h, w = vr[0].shape[:2]
-        return len(vr), float(vr.get_avg_fps()), int(h), int(w)
+        try:
+            if len(vr) == 0:
+                raise ValueError("no frames")
+            h, w = vr[0].shape[:2]  # decord opens some non-videos (e.g. text) and fails only here
+            return len(vr), float(vr.get_avg_fps()), int(h), int(w)
+        except Exception as e:
+            raise ValueError(f"cannot read video {str(path)!r} with backend {backend!r}: {e}") from None
     with _pyav_open(path) as container:
         stream = container.streams.video[0]
         try:

@@ -18,6 +18,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from ..config import is_int
+
 SIZE = 64  # H = W of every observation
 BORDER = 2.0  # thickness of the border walls in pixels
 FLOOR = (20.0, 20.0, 30.0)
@@ -146,6 +148,16 @@ def unit(v: np.ndarray, fallback: tuple[float, float] = (1.0, 0.0)) -> np.ndarra
     return np.where(ok, v / np.where(ok, n, 1.0), np.asarray(fallback, np.float64))
 
 
+def check_reset_args(seed: Any, options: Any) -> int | None:
+    """reset()'s arguments: ``seed`` None or an int >= 0 (numpy ints too; returned as a Python int, which
+    gymnasium needs), ``options`` None or a dict."""
+    if seed is not None and not is_int(seed, 0):
+        raise ValueError(f"seed: expected None or an int >= 0, received {seed!r}")
+    if options is not None and not isinstance(options, dict):
+        raise ValueError(f"options: expected None or a dict, received {type(options).__name__} {options!r}")
+    return None if seed is None else int(seed)
+
+
 def is_numeric(x: Any) -> bool:
     """True for int and float arrays (not booleans: a True action must not move anything)."""
     try:
@@ -184,7 +196,7 @@ class ArenaEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """Start an episode (same seed -> identical episode). Returns (obs uint8 [64, 64, 3], info)."""
-        super().reset(seed=seed)
+        super().reset(seed=check_reset_args(seed, options))
         self._state, self._goal = self._new_episode(dict(options or {}))
         self._t, self._ended = 0, None
         return self.render(), self._info(clipped=False)

@@ -30,7 +30,7 @@ import numpy as np
 
 from .. import optional_import
 from ..config import is_int
-from .arena import is_numeric
+from .arena import check_reset_args, is_numeric
 
 TASKS = ("reach", "push", "pick_and_place")
 STEP_METRES = 0.05  # panda-gym moves the end effector by at most 5 cm per unit action
@@ -165,6 +165,7 @@ class PandaEnv(gym.Env):
 
     # --------------------------------------------------------------------------------------- the gym API
     def reset(self, seed: int | None = None, options: dict | None = None):
+        seed = check_reset_args(seed, options)
         super().reset(seed=seed)
         self._env.reset(seed=seed)
         self.steps = 0

@@ -26,7 +26,7 @@ import torch
 from .. import progress_bar
 from ..checkpoint import atomic_write
 from .panda import TASKS, make_panda, oracle_action
-from .trajectories import Trajectories, downsample, save_npz
+from .trajectories import Trajectories, downsample, load_npz, save_npz
 
 CACHE = Path(".cache") / "panda"
 DATA_VERSION = 2  # part of the cache key: bump when what an episode holds changes (2: states in action units)
@@ -115,8 +115,11 @@ def cached_panda(task: str, episodes: int, steps: int, seed: int = 0, toward: fl
     key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:12]
     path = Path(cache) / f"panda_{task}_{episodes}x{steps}_{key}.npz"
     if path.is_file():
-        with np.load(path) as z:
-            return Trajectories(f"panda_{task}", z["frames"], z["states"], z["actions"], z["sim_states"])
+        try:
+            z = load_npz(path, ("frames", "states", "actions", "sim_states"))
+        except ValueError as err:
+            raise ValueError(f"{err}; delete the cache file to collect the data again") from None
+        return Trajectories(f"panda_{task}", z["frames"], z["states"], z["actions"], z["sim_states"])
     traj = collect_panda(task, episodes, steps, seed, toward, img_size, workers, progress)
     arrays = dict(frames=traj.frames, states=traj.states, actions=traj.actions, sim_states=traj.sim_states)
     atomic_write(path, lambda tmp: save_npz(tmp, arrays))

@@ -15,6 +15,7 @@ Shapes: E episodes, T steps (T + 1 frames), P pixels per side, A action dim, S s
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ import torch.nn.functional as F
 
 from .. import progress_bar
 from ..checkpoint import atomic_write, atomic_write_text
+from ..config import is_int
 from ..data.video_io import read_video, write_video
 from .arena import clip_norm
 from .push import Push
@@ -139,17 +141,52 @@ def save_npz(path, arrays: dict) -> None:
         np.savez(f, **arrays)
 
 
-def read_episodes(folder: str | Path) -> Trajectories:
-    """Read a folder written by ``write_episodes`` back (frames decoded from the mp4 files)."""
-    folder = Path(folder)
+def load_npz(path: str | Path, keys: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The arrays ``keys`` of an .npz file (no pickled objects); a clear error for a missing, damaged or
+    incomplete file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: expected an .npz file with {list(keys)}")
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"could not read {path}: it is truncated, corrupt or not an .npz file "
+                         f"({type(err).__name__})") from None
+    if not isinstance(z, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path} holds one array: expected an .npz file with {list(keys)}")
+    with z:
+        missing = [k for k in keys if k not in z.files]
+        if missing:
+            raise ValueError(f"{path} lacks {missing}: expected an .npz file with {list(keys)}, found {z.files}")
+        try:
+            return {k: z[k] for k in keys}
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+            raise ValueError(f"could not read {path}: an array in it is damaged ({type(err).__name__})") from None
+
+
+def _read_meta(folder: Path) -> dict:
+    """meta.json of an episodes folder: a dict with 'env' and 'episodes' (an int >= 1)."""
     meta_path = folder / "meta.json"
     if not meta_path.is_file():
         raise FileNotFoundError(f"{meta_path} not found: expected a folder written by write_episodes")
-    meta = json.loads(meta_path.read_text())
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"{meta_path} is not valid JSON ({err})") from None
+    if not isinstance(meta, dict) or not isinstance(meta.get("env"), str) or not is_int(meta.get("episodes"), 1):
+        raise ValueError(f"{meta_path}: expected a dict with 'env' (a name) and 'episodes' (an int >= 1), "
+                         f"received {str(meta)[:200]}")
+    return meta
+
+
+def read_episodes(folder: str | Path) -> Trajectories:
+    """Read a folder written by ``write_episodes`` back (frames decoded from the mp4 files)."""
+    folder = Path(folder)
+    meta = _read_meta(folder)
     frames, states, actions, sims = [], [], [], []
     for e in range(meta["episodes"]):
         ep = folder / f"episode_{e:05d}"
-        with np.load(ep / "trajectory.npz") as z:
-            states.append(z["states"]), actions.append(z["actions"]), sims.append(z["sim_states"])
+        z = load_npz(ep / "trajectory.npz", ("states", "actions", "sim_states"))
+        states.append(z["states"]), actions.append(z["actions"]), sims.append(z["sim_states"])
         frames.append(np.asarray(read_video(ep / "recording.mp4")))
     return Trajectories(meta["env"], np.stack(frames), np.stack(states), np.stack(actions), np.stack(sims))

@@ -52,11 +52,17 @@ class PlanSettings:
     subgoals: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("horizon", "samples", "elites", "iterations", "mppi_iterations"):
+        limits = {"horizon": (1, None), "samples": (2, None), "iterations": (1, None),
+                  "mppi_iterations": (1, None), "elites": (1, self.samples), "seed": (0, None)}
+        for name, (low, high) in limits.items():
             value = getattr(self, name)
-            if not is_int(value, 1):
-                raise ValueError(f"PlanSettings.{name}: expected an int >= 1, received {value!r}")
-        check_energy_options(self.action_repeat, self.energy)
+            if not is_int(value, low, high):
+                expected = f"an int >= {low}" if high is None else f"an int in [{low}, samples={high}]"
+                raise ValueError(f"PlanSettings.{name}: expected {expected}, received {value!r}")
+        if not isinstance(self.subgoals, bool):
+            raise ValueError(f"PlanSettings.subgoals: expected True or False, received {self.subgoals!r}")
+        check_energy_options(self.action_repeat, self.energy,
+                             ("PlanSettings.action_repeat", "PlanSettings.energy"))
 
 
 def make_planner(kind: str, bounds: ActionBounds, settings: PlanSettings = PlanSettings(), action_dim: int = 2):

@@ -29,6 +29,7 @@ import torch
 from safetensors.torch import load_file as load_safetensors
 from torch import nn
 
+from ..checkpoint import unreadable_reason
 from ..models.ijepa import IJEPAConfig
 from ..models.ijepa_predictor import Predictor
 from ..models.rope import grid_positions
@@ -121,25 +122,33 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
         raise FileNotFoundError(f"no checkpoint at {path}: download the released weights first (see "
                                 f"docs/fullscale.md); this kit never downloads them")
     if is_safetensors(path):
-        return load_safetensors(str(path))
+        try:
+            return load_safetensors(str(path))
+        except Exception as err:  # safetensors' own error type: a damaged header or a truncated file
+            raise ValueError(f"could not read {path} as a safetensors file: it is truncated or corrupt "
+                             f"({str(err)[:120]})") from None
     try:  # memory-mapped: a multi-GB file is paged in as its tensors are used, not read up front
         ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except RuntimeError as err:
         if "mmap" not in str(err):  # only the legacy (pre-zip) format cannot be mapped
-            raise ValueError(f"could not read {path} as a weights-only torch file ({err})") from err
+            raise _unreadable(path, err) from None
         ckpt = _load_unmapped(path)
     except Exception as err:
-        raise ValueError(f"could not read {path} as a weights-only torch file ({err})") from err
+        raise _unreadable(path, err) from None
     if not isinstance(ckpt, dict):
         raise ValueError(f"{path} holds a {type(ckpt).__name__}, expected a dict of state dicts")
     return ckpt
+
+
+def _unreadable(path: Path, err: Exception) -> ValueError:
+    return ValueError(f"could not read {path} as a weights-only torch file: {unreadable_reason(err)}")
 
 
 def _load_unmapped(path: Path):
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
-        raise ValueError(f"could not read {path} as a weights-only torch file ({err})") from err
+        raise _unreadable(path, err) from None
 
 
 def strip_prefixes(state: dict, prefixes=("module.", "backbone.")) -> tuple[dict, list[str]]:

@@ -32,6 +32,7 @@ from torch import nn
 
 from ..config import DictRoundTrip, is_int
 from ..models.ac_predictor import KVCache, block_causal_mask, cached_block
+from ..models.normalize import check_float_tensor
 from ..models.rope import LAYOUTS, apply_rope_3d
 from ..models.vit import Block, init_transformer_
 from .pose import integrate_pose
@@ -121,6 +122,9 @@ class VJEPA2ACPredictor(nn.Module):
 
     def check_inputs(self, z, actions, states, extrinsics=None, t0: int = 0) -> None:
         c = self.cfg
+        check_float_tensor(z, "z", f"[B, T, {c.num_patches}, {c.encoder_dim}]")
+        for name, x in (("actions", actions), ("states", states)):
+            check_float_tensor(x, name, f"[B, T, {c.action_dim}]")
         if not isinstance(z, torch.Tensor) or z.ndim != 4 or tuple(z.shape[2:]) != (c.num_patches, c.encoder_dim):
             got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
             raise ValueError(f"z: expected latents [B, T, {c.num_patches}, {c.encoder_dim}], got {got}")

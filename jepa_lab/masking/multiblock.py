@@ -243,6 +243,15 @@ def sample_multiblock(grid: tuple[int, int], batch_size: int,
     return MaskBatch(context=context, targets=targets, grid=(h, w))
 
 
+def check_indices(idx: torch.Tensor, n: int) -> None:
+    """Token indices: an integer tensor with every value in [0, n)."""
+    if idx.dtype not in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
+        raise ValueError(f"idx must be an integer tensor, received dtype {idx.dtype}")
+    if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= n):
+        raise ValueError(f"idx values must lie in [0, {n}) for N={n} tokens, received range "
+                         f"[{int(idx.min())}, {int(idx.max())}]")
+
+
 def gather_tokens(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     """Pick tokens: x [B, N, D], idx [B, K] -> [B, K, D] (torch.gather along dim 1).
 
@@ -253,11 +262,7 @@ def gather_tokens(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     if idx.dim() < 2 or idx.shape[0] != x.shape[0]:
         raise ValueError(f"idx must be [B, K] with B={x.shape[0]} to match x "
                          f"{tuple(x.shape)}, received shape {tuple(idx.shape)}")
-    if idx.dtype not in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8):
-        raise ValueError(f"idx must be an integer tensor, received dtype {idx.dtype}")
-    if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= x.shape[1]):
-        raise ValueError(f"idx values must lie in [0, {x.shape[1]}) for N={x.shape[1]} "
-                         f"tokens, received range [{int(idx.min())}, {int(idx.max())}]")
+    check_indices(idx, x.shape[1])
     B, D = x.shape[0], x.shape[2]
     flat = idx.reshape(B, -1).long()  # [B, K]
     out = torch.gather(x, 1, flat[..., None].expand(B, flat.shape[1], D))

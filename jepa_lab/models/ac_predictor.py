@@ -25,6 +25,7 @@ from einops import rearrange
 from torch import nn
 
 from ..config import DictRoundTrip, is_int
+from .normalize import check_float_tensor
 from .vit import Block, init_transformer_
 
 
@@ -86,6 +87,9 @@ class ACPredictor(nn.Module):
 
     def check_inputs(self, z: torch.Tensor, actions: torch.Tensor, states: torch.Tensor, t0: int = 0) -> None:
         c, n, d = self.cfg, self.num_patches, self.encoder_dim
+        for name, x, shape in (("z", z, f"[B, T, {n}, {d}]"), ("actions", actions, f"[B, T, {c.action_dim}]"),
+                               ("states", states, f"[B, T, {c.state_dim}]")):
+            check_float_tensor(x, name, shape)
         if z.ndim != 4 or tuple(z.shape[2:]) != (n, d):
             raise ValueError(f"z: expected latents [B, T, {n}, {d}], got {tuple(z.shape)}")
         b, t = z.shape[:2]

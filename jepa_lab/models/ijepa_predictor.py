@@ -22,6 +22,7 @@ from einops import rearrange, repeat
 from torch import nn
 
 from ..masking.multiblock import gather_tokens
+from .normalize import check_float_tensor
 from .pos_embed import sincos_2d
 from .vit import Block, init_transformer_
 
@@ -66,6 +67,7 @@ class Predictor(nn.Module):
             self.predictor_pos_embed.copy_(sincos_2d(self.cfg.embed_dim, self.grid)[None])  # [1, N, Dp]
 
     def check_inputs(self, z_ctx: torch.Tensor, ctx_idx: torch.Tensor, tgt_idx: torch.Tensor) -> None:
+        check_float_tensor(z_ctx, "z_ctx", f"[B, Nc, {self.encoder_dim}]")
         if z_ctx.ndim != 3 or z_ctx.shape[-1] != self.encoder_dim:
             raise ValueError(f"expected context embeddings [B, Nc, {self.encoder_dim}], got {tuple(z_ctx.shape)}")
         if ctx_idx.shape != z_ctx.shape[:2]:

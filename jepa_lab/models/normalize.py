@@ -48,6 +48,18 @@ def check_unit_range(x: torch.Tensor, what: str = "pixels") -> torch.Tensor:
     return x.float()
 
 
+def check_float_tensor(x, what: str, expected: str) -> None:
+    """The model inputs that are not pixels (latents, actions, states): a floating-point torch tensor with no
+    empty axis (B, T >= 1). ``expected`` is the shape in words, e.g. "[B, T, 2]"; the error names what came."""
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"{what}: expected a tensor {expected}, received {type(x).__name__}")
+    if not x.is_floating_point():
+        raise ValueError(f"{what}: expected a floating-point tensor {expected}, received dtype {x.dtype}")
+    if 0 in x.shape:
+        raise ValueError(f"{what}: expected {expected} with at least one entry per axis, received shape "
+                         f"{tuple(x.shape)}")
+
+
 def observations_to_tensor(obs, img_size: int) -> torch.Tensor:
     """RGB observations (uint8 [B, H, W, 3] or [H, W, 3] arrays/tensors, or floats in [0, 1]) -> float
     [B, 3, img, img] in [0, 1], resized with area averaging when the sizes differ."""

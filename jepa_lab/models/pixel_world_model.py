@@ -19,7 +19,7 @@ from torch import nn
 
 from ..config import DictRoundTrip
 from ..planning.energy import goal_l1_energy
-from .normalize import observations_to_tensor
+from .normalize import check_float_tensor, observations_to_tensor
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,9 @@ class PixelWorldModel(nn.Module):
 
     def check_inputs(self, frames: torch.Tensor, actions: torch.Tensor, states: torch.Tensor) -> None:
         c, p = self.cfg, self.cfg.img_size
+        check_float_tensor(frames, "frames", f"[B, 3, {p}, {p}]")
+        check_float_tensor(actions, "actions", f"[B, {c.action_dim}]")
+        check_float_tensor(states, "states", f"[B, {c.state_dim}]")
         if frames.ndim != 4 or tuple(frames.shape[1:]) != (3, p, p):
             raise ValueError(f"frames: expected [B, 3, {p}, {p}], got {tuple(frames.shape)}")
         b = frames.shape[0]
@@ -72,6 +75,7 @@ class PixelWorldModel(nn.Module):
     def rollout(self, frames: torch.Tensor, actions: torch.Tensor, state0: torch.Tensor) -> torch.Tensor:
         """Imagined frames 1..H: frames [B, 3, P, P], actions [B, H, A], state0 [B, S] -> [B, H, 3, P, P]
         (states advanced by state + action while imagining)."""
+        check_float_tensor(actions, "actions", f"[B, H, {self.cfg.action_dim}]")
         x, s, out = frames, state0, []
         for t in range(actions.shape[1]):
             x = self(x, actions[:, t], s)
@@ -100,5 +104,7 @@ def pixel_loss(model: PixelWorldModel, frames: torch.Tensor, actions: torch.Tens
     pred = model(flat(frames[:, :-1]), flat(actions), flat(states))
     teacher = F.l1_loss(pred, flat(frames[:, 1:]))
     k = min(rollout_steps, t)
+    if k == 0:
+        return teacher, torch.zeros(())
     imagined = model.rollout(frames[:, 0], actions[:, :k], states[:, 0])
     return teacher, F.l1_loss(imagined, frames[:, 1:k + 1])

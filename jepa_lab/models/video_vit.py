@@ -139,6 +139,8 @@ class VideoViT(nn.Module):
             raise ValueError(f"expected a clip batch {expected} (B, C, T, H, W), got {got}")
         if tuple(x.shape[1:]) != (c.in_chans, c.num_frames, c.img_size, c.img_size):
             raise ValueError(f"expected clips of shape {expected}, got {tuple(x.shape)}")
+        if x.shape[0] == 0:
+            raise ValueError(f"expected at least one clip {expected} (B >= 1), got {tuple(x.shape)}")
         if not x.is_floating_point():
             raise ValueError(f"expected a floating-point clip tensor, got dtype {x.dtype}")
 
@@ -153,9 +155,12 @@ class VideoViT(nn.Module):
         """Each image alone as a one-tubelet clip (the frame repeated ``tubelet_size`` times, at the first
         token-frame's positions), as V-JEPA 2-AC encodes robot frames: [B, C, H, W] -> [B, h*w, D]."""
         c = self.cfg
+        expected = f"[B, {c.in_chans}, {c.img_size}, {c.img_size}]"
         if not isinstance(frames, torch.Tensor) or tuple(frames.shape[1:]) != (c.in_chans, c.img_size, c.img_size):
             got = tuple(frames.shape) if isinstance(frames, torch.Tensor) else type(frames).__name__
-            raise ValueError(f"expected frames [B, {c.in_chans}, {c.img_size}, {c.img_size}], got {got}")
+            raise ValueError(f"expected frames {expected}, got {got}")
+        if frames.shape[0] == 0:
+            raise ValueError(f"expected at least one frame {expected} (B >= 1), got {tuple(frames.shape)}")
         if not frames.is_floating_point():
             raise ValueError(f"expected floating-point frames, got dtype {frames.dtype}")
         frames = frames.to(self.patch_embed.proj.weight.dtype)

@@ -191,6 +191,8 @@ class VisionTransformer(nn.Module):
             raise ValueError(f"expected an image batch {expected}, got {got}")
         if x.shape[1] != c.in_chans or x.shape[2] != c.img_size or x.shape[3] != c.img_size:
             raise ValueError(f"expected images of shape {expected}, got {tuple(x.shape)}")
+        if x.shape[0] == 0:
+            raise ValueError(f"expected at least one image {expected} (B >= 1), got {tuple(x.shape)}")
         if not x.is_floating_point():
             raise ValueError(f"expected a floating-point image tensor, got dtype {x.dtype}")
 

@@ -21,8 +21,9 @@ from functools import partial
 import torch
 from torch import nn
 
-from ..masking.multiblock import gather_tokens
+from ..masking.multiblock import check_indices, gather_tokens
 from .ijepa_predictor import PredictorConfig
+from .normalize import check_float_tensor
 from .pos_embed import sincos_3d
 from .rope import apply_rope_3d, grid_positions
 from .video_vit import check_positions
@@ -75,6 +76,7 @@ class VideoPredictor(nn.Module):
                 self.predictor_pos_embed.copy_(sincos_3d(self.cfg.embed_dim, self.grid)[None])  # [1, N, Dp]
 
     def check_inputs(self, z_ctx, ctx_idx, tgt_idx, mask_index) -> None:
+        check_float_tensor(z_ctx, "z_ctx", f"[B, Nc, {self.encoder_dim}]")
         if z_ctx.ndim != 3 or z_ctx.shape[-1] != self.encoder_dim:
             raise ValueError(f"expected context embeddings [B, Nc, {self.encoder_dim}], got {tuple(z_ctx.shape)}")
         if ctx_idx.shape != z_ctx.shape[:2]:
@@ -83,6 +85,8 @@ class VideoPredictor(nn.Module):
             raise ValueError(f"expected tgt_idx [B={z_ctx.shape[0]}, Nt], got {tuple(tgt_idx.shape)}")
         if not 0 <= mask_index < len(self.mask_tokens):
             raise ValueError(f"mask_index must be in [0, {len(self.mask_tokens)}), got {mask_index}")
+        for idx in (ctx_idx, tgt_idx):  # the RoPE positions are looked up by index, not gathered
+            check_indices(idx, len(self.positions))
 
     def forward(self, z_ctx: torch.Tensor, ctx_idx: torch.Tensor, tgt_idx: torch.Tensor,
                 mask_index: int = 0) -> torch.Tensor:

@@ -139,6 +139,8 @@ class ACTrainConfig(DictRoundTrip):
     pixel: PixelModelConfig = PixelModelConfig()
 
     def __post_init__(self):
+        if not is_int(self.rollout_steps, 0):  # more than window - 1 is fine: the rollout stops there
+            raise ValueError(f"rollout_steps: expected an int >= 0, got {self.rollout_steps!r}")
         if not 2 <= self.window <= self.episode_steps + 1:
             raise ValueError(f"window: expected 2..episode_steps + 1 = {self.episode_steps + 1}, got {self.window}")
         if self.window - 1 > self.predictor.max_steps:

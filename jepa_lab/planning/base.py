@@ -20,6 +20,7 @@ import math
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import Any, Callable
 
 import numpy as np
@@ -142,6 +143,10 @@ def check_common(name: str, cfg: Any) -> None:
         v = getattr(cfg, k)
         if not is_int(v, lo):
             raise bad(k, f"an int >= {lo}")
+    for k in ("init_std", "min_std", "momentum"):
+        v = getattr(cfg, k)
+        if isinstance(v, bool) or not isinstance(v, Real):
+            raise bad(k, "a float")
     if not (math.isfinite(cfg.init_std) and cfg.init_std > 0):
         raise bad("init_std", "a finite float > 0")
     if not (math.isfinite(cfg.min_std) and 0 <= cfg.min_std <= cfg.init_std):
@@ -186,8 +191,9 @@ class Planner(ABC):
             return c.expand(self.horizon, self.action_dim).clone()
         m = torch.as_tensor(init_mean, device=self.device, dtype=self.dtype)
         if m.shape != (self.horizon, self.action_dim) or not torch.isfinite(m).all():
+            bad = int((~torch.isfinite(m)).sum())
             raise ValueError(f"init_mean: expected finite [H, A]=[{self.horizon}, {self.action_dim}], "
-                             f"received shape {list(m.shape)}")
+                             f"received shape {list(m.shape)}" + (f" with {bad} NaN/inf values" if bad else ""))
         return self.bounds.project(m)
 
     def _evaluate(self, energy: Energy, samples: torch.Tensor) -> torch.Tensor:
@@ -218,6 +224,8 @@ class Planner(ABC):
     def plan(self, energy: Energy, init_mean=None, generator: torch.Generator | None = None,
              callback: Callable[[IterationInfo], None] | None = None, record: bool = False) -> PlanResult:
         """Minimise energy over [H, A]; one energy call per iteration. Same generator seed -> same plan."""
+        if not callable(energy):
+            raise ValueError(f"energy: expected a callable actions [S, H, A] -> energies [S], received {energy!r}")
         t0 = time.perf_counter()
         mean = self._initial_mean(init_mean)
         std = (self.config.init_std * self.scale).expand(self.horizon, self.action_dim).clone()

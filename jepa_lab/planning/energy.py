@@ -20,12 +20,25 @@ from ..config import is_int
 REDUCTIONS = ("final", "min")
 
 
-def check_energy_options(repeat, reduce) -> None:
-    """Clear errors for the energy's options (``repeat`` an int >= 1, ``reduce`` one of REDUCTIONS)."""
+def check_energy_options(repeat, reduce, names: tuple[str, str] = ("repeat", "reduce")) -> None:
+    """Clear errors for the energy's options (``repeat`` an int >= 1, ``reduce`` one of REDUCTIONS); ``names``:
+    what the caller calls them (e.g. PlanSettings' fields)."""
     if not is_int(repeat, 1):
-        raise ValueError(f"repeat: expected an int >= 1 (simulator steps per planned action), received {repeat!r}")
+        raise ValueError(f"{names[0]}: expected an int >= 1 (simulator steps per planned action), "
+                         f"received {repeat!r}")
     if reduce not in REDUCTIONS:
-        raise ValueError(f"reduce: expected one of {REDUCTIONS}, received {reduce!r}")
+        raise ValueError(f"{names[1]}: expected one of {REDUCTIONS}, received {reduce!r}")
+
+
+def check_finite(x, name: str) -> torch.Tensor:
+    """``x`` (a tensor or array) as a tensor, refused if an entry is NaN / inf: a NaN goal, start or state
+    would make every energy NaN."""
+    t = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x, dtype=np.float64))
+    bad = int((~torch.isfinite(t)).sum())
+    if bad:
+        raise ValueError(f"{name}: expected finite values, received {bad} NaN/inf of {t.numel()} "
+                         f"(shape {tuple(t.shape)})")
+    return t
 
 
 def goal_l1_energy(rollout, start: torch.Tensor, state0, goal: torch.Tensor, repeat: int = 1,
@@ -37,7 +50,9 @@ def goal_l1_energy(rollout, start: torch.Tensor, state0, goal: torch.Tensor, rep
     ``reduce``: "final" scores the last imagined step (V-JEPA 2-AC); "min" the closest step to the goal along
     the way (a plan that reaches the goal and drifts off scores as well as one that stops there)."""
     check_energy_options(repeat, reduce)
-    s0 = torch.as_tensor(np.asarray(state0), dtype=torch.float32).reshape(1, -1)  # [1, S]
+    for name, x in (("start", start), ("goal", goal)):
+        check_finite(x, name)
+    s0 = check_finite(state0, "state0").to(torch.float32).reshape(1, -1)  # [1, S]
 
     @torch.no_grad()
     def energy(actions: torch.Tensor) -> torch.Tensor:

@@ -98,6 +98,8 @@ def load_world_model(path: str | Path):
     """-> (model in eval mode, ACTrainConfig, metrics dict)."""
     ckpt = load_checkpoint(path, kind=WORLD_MODEL_KIND, require=("model", "ac_config", "predictor", "metrics"))
     cfg = config_from(ACTrainConfig, ckpt["ac_config"], path)
+    if ckpt["model"] not in ("latent", "pixel"):
+        raise ValueError(f"{path}: expected a 'latent' or 'pixel' world model, the file says {ckpt['model']!r}")
     if ckpt["model"] == "pixel":
         model = PixelWorldModel(cfg.pixel)
     else:
