@@ -7,7 +7,9 @@
 Builds the official V-JEPA 2 encoder (ViT-L width, RoPE), predictor (384 wide, 10 mask tokens) and AC
 predictor (1024 wide) at depth 2 with random weights, saves their state dicts in the released files' layout
 (``module.backbone.`` / ``module.`` prefixes), loads them with ``jepa_lab.fullscale.released.load_released`` and
-compares the outputs on the same inputs. With ``--ijepa``, the same for I-JEPA's ViT-H/14 and its predictor. Prints the largest absolute differences; exits 1 above --tol.
+compares the outputs on the same inputs - at the configured clip size (16 frames at 256 px) and, for the RoPE
+encoder and predictor, at other sizes too (8 frames at 192 x 128 px, a masked clip, and a predictor rebuilt
+by Meta's code for 8 frames at 192 px: RoPE models carry no size-dependent weight). With ``--ijepa``, the same for I-JEPA's ViT-H/14 and its predictor. Prints the largest absolute differences; exits 1 above --tol.
 Needs einops and numpy (timm's drop_path, unused at inference, is stubbed).
 """
 
@@ -95,6 +97,24 @@ def official_models(vit, pred, ac):
     return enc.eval(), p.eval(), a.eval()
 
 
+def other_size_pairs(pred_module, enc, pred, ours) -> dict:
+    """RoPE models at clip sizes other than the configured 16 x 256 x 256: the official encoder reads the grid of
+    the clip it is given; the official predictor is rebuilt for 8 frames at 192 px with the same weights."""
+    x = torch.randn(1, 3, 8, 192, 128)  # grid (4, 12, 8): fewer frames, non-square
+    keep = torch.arange(0, 4 * 12 * 8, 3)[None]  # every third token
+    small = pred_module.vit_predictor(embed_dim=1024, predictor_embed_dim=384, depth=2, num_heads=12, num_frames=8,
+                                      use_mask_tokens=True, num_mask_tokens=10, use_sdpa=True,
+                                      **{**KW, "img_size": (192, 192)}).eval()
+    small.load_state_dict(pred.state_dict())
+    grid = (4, 12, 12)
+    ctx, tgt = torch.arange(0, 576, 2)[None], torch.arange(1, 576, 4)[None]
+    h = enc(torch.randn(1, 3, 8, 192, 192))
+    return {"encoder_8x192x128": (enc(x), ours.encoder(x)),
+            "encoder_8x192x128_masked": (enc(x, masks=[keep]), ours.encoder(x, keep=keep)),
+            "predictor_8x192x192": (small(h[:, ::2], [ctx], [tgt], mask_index=1),
+                                    ours.predictor(h[:, ::2], ctx, tgt, 1, grid=grid))}
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--vjepa2", type=Path, required=True, help="path of a facebookresearch/vjepa2 checkout")
@@ -103,7 +123,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--tol", type=float, default=1e-4)
     args = ap.parse_args(argv)
     torch.manual_seed(0)
-    enc, pred, acp = official_models(*import_official(args.vjepa2.expanduser()))
+    modules = import_official(args.vjepa2.expanduser())
+    enc, pred, acp = official_models(*modules)
     tmp = Path(tempfile.mkdtemp())
     prefixed = lambda m, p: {p + k: v for k, v in m.state_dict().items()}
     torch.save({"encoder": prefixed(enc, "module.backbone."), "predictor": prefixed(pred, "module.backbone.")},
@@ -124,12 +145,13 @@ def main(argv=None) -> dict:
             "predictor": (pred(h[:, :512], [ctx], [tgt], mask_index=1), ours.predictor(h[:, :512], ctx, tgt, 1)),
             "ac_predictor": (acp(z.flatten(1, 2), act, st).view(2, 3, 256, 1024), ours_ac.predictor(z, act, st)),
         }
+        pairs |= other_size_pairs(modules[1], enc, pred, ours)
     if args.ijepa:
         pairs |= ijepa_pairs(args.ijepa.expanduser(), tmp)
     results = {f"max_abs_diff_{k}": float((a - b).abs().max()) for k, (a, b) in pairs.items()}
     results |= {f"mean_abs_{k}": float(a.abs().mean()) for k, (a, _) in pairs.items()}
     for k in pairs:
-        print(f"{k:<16} max |official - jepa_lab| = {results[f'max_abs_diff_{k}']:.2e}   "
+        print(f"{k:<26} max |official - jepa_lab| = {results[f'max_abs_diff_{k}']:.2e}   "
               f"(mean |output| {results[f'mean_abs_{k}']:.3f})")
     if args.json:
         write_json(args.json, results)

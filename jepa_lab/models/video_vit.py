@@ -6,6 +6,12 @@ V-JEPA (1) adds a fixed 3D sin-cos table (``pos="sincos"``); V-JEPA 2 instead ro
 each token's (frame, row, column) index inside every attention layer (``pos="rope"``, see rope.py) and has no
 ``pos_embed`` parameter at all.
 
+Clip size: a RoPE encoder has no parameter that depends on the clip's size, so it takes *any* clip whose T is a
+multiple of the tubelet and H, W multiples of the patch, with the positions of the actual grid - as Meta's
+encoder does, which is what lets V-JEPA 2 pretrain on 16 frames at 256 px and cool down on 64 frames at 384 px
+with the same weights (progressive resolution). A sin-cos encoder keeps the size of its table (the config's
+``num_frames`` and ``img_size``) and refuses others; it does not interpolate the table.
+
 State-dict keys as in the released V-JEPA / V-JEPA 2 encoders: ``patch_embed.proj`` (Conv3d), ``pos_embed``
 (sin-cos only), ``blocks.{i}.{norm1,attn.qkv,attn.proj,norm2,mlp.fc1,mlp.fc2}``, ``norm``.
 
@@ -131,34 +137,71 @@ class VideoViT(nn.Module):
             with torch.no_grad():
                 self.pos_embed.copy_(sincos_3d(self.cfg.embed_dim, self.cfg.grid)[None])  # [1, N, D]
 
+    def expected_clips(self) -> str:
+        """The clip shapes this encoder takes, in words (for error messages)."""
+        c = self.cfg
+        if c.pos == "sincos":
+            return (f"[B, {c.in_chans}, {c.num_frames}, {c.img_size}, {c.img_size}] (a sin-cos table is fixed to one "
+                    f"size; pos='rope' takes any)")
+        return (f"[B, {c.in_chans}, T, H, W] with T a multiple of {c.tubelet_size} and H, W multiples of "
+                f"{c.patch_size}")
+
+    def grid_of(self, shape) -> tuple[int, int, int]:
+        """The (t, h, w) token grid of a clip of shape [..., T, H, W] (or of frames [..., H, W]: t = 1)."""
+        *_, T, H, W = shape
+        c = self.cfg
+        return (T // c.tubelet_size, H // c.patch_size, W // c.patch_size)
+
+    def check_size(self, shape, frames: bool = False) -> None:
+        """Refuse a clip (or, with ``frames``, an image) size the encoder cannot cut or place."""
+        c = self.cfg
+        T = c.tubelet_size if frames else shape[-3]
+        H, W = shape[-2:]
+        fits = T > 0 and H > 0 and W > 0 and not (T % c.tubelet_size or H % c.patch_size or W % c.patch_size)
+        if c.pos == "sincos":
+            fits = (T if not frames else c.num_frames, H, W) == (c.num_frames, c.img_size, c.img_size)
+        if not fits:
+            what = f"[B, {c.in_chans}, H, W] frames" if frames else self.expected_clips()
+            raise ValueError(f"expected {what}, got {tuple(shape)}")
+
+    def positions_for(self, grid: tuple[int, int, int]) -> torch.Tensor:
+        """Long [t*h*w, 3] (frame, row, col) of a grid: the buffer for the configured grid, else computed."""
+        if tuple(grid) == self.cfg.grid:
+            return self.positions
+        return grid_positions(tuple(grid)).to(self.positions.device)
+
     def check_input(self, x: torch.Tensor) -> None:
         c = self.cfg
-        expected = f"[B, {c.in_chans}, {c.num_frames}, {c.img_size}, {c.img_size}]"
+        expected = self.expected_clips()
         if not isinstance(x, torch.Tensor) or x.ndim != 5:
             got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
             raise ValueError(f"expected a clip batch {expected} (B, C, T, H, W), got {got}")
-        if tuple(x.shape[1:]) != (c.in_chans, c.num_frames, c.img_size, c.img_size):
-            raise ValueError(f"expected clips of shape {expected}, got {tuple(x.shape)}")
+        if x.shape[1] != c.in_chans:
+            raise ValueError(f"expected clips of {c.in_chans} channels, {expected}, got {tuple(x.shape)}")
+        self.check_size(x.shape)
         if x.shape[0] == 0:
             raise ValueError(f"expected at least one clip {expected} (B >= 1), got {tuple(x.shape)}")
         if not x.is_floating_point():
             raise ValueError(f"expected a floating-point clip tensor, got dtype {x.dtype}")
 
-    def rotary(self, keep: torch.Tensor | None):
-        """The RoPE function for the kept tokens (or None for sin-cos models)."""
+    def rotary(self, keep: torch.Tensor | None, grid: tuple[int, int, int] | None = None):
+        """The RoPE function for the kept tokens of a clip with this token grid (or None for sin-cos models)."""
         if self.cfg.pos != "rope":
             return None
-        pos = self.positions[None] if keep is None else self.positions[keep]  # [1 or B, N or K, 3]
+        positions = self.positions_for(grid or self.cfg.grid)  # [N, 3]
+        pos = positions[None] if keep is None else positions[keep]  # [1 or B, N or K, 3]
         return partial(apply_rope_3d, positions=pos, layout=self.cfg.rope_layout)
 
     def encode_frames(self, frames: torch.Tensor) -> torch.Tensor:
         """Each image alone as a one-tubelet clip (the frame repeated ``tubelet_size`` times, at the first
         token-frame's positions), as V-JEPA 2-AC encodes robot frames: [B, C, H, W] -> [B, h*w, D]."""
         c = self.cfg
-        expected = f"[B, {c.in_chans}, {c.img_size}, {c.img_size}]"
-        if not isinstance(frames, torch.Tensor) or tuple(frames.shape[1:]) != (c.in_chans, c.img_size, c.img_size):
+        side = ("H, W" if c.pos == "rope" else f"{c.img_size}, {c.img_size}")
+        expected = f"[B, {c.in_chans}, {side}]"
+        if not isinstance(frames, torch.Tensor) or frames.ndim != 4 or frames.shape[1] != c.in_chans:
             got = tuple(frames.shape) if isinstance(frames, torch.Tensor) else type(frames).__name__
             raise ValueError(f"expected frames {expected}, got {got}")
+        self.check_size(frames.shape, frames=True)
         if frames.shape[0] == 0:
             raise ValueError(f"expected at least one frame {expected} (B >= 1), got {tuple(frames.shape)}")
         if not frames.is_floating_point():
@@ -170,8 +213,9 @@ class VideoViT(nn.Module):
         if c.pos == "sincos":
             tokens = tokens + self.pos_embed[:, :n]
         rope = None
-        if c.pos == "rope":
-            rope = partial(apply_rope_3d, positions=self.positions[None, :n], layout=c.rope_layout)
+        if c.pos == "rope":  # the first token-frame's positions of this frame size
+            positions = self.positions_for((1, *self.grid_of(frames.shape)[1:]))
+            rope = partial(apply_rope_3d, positions=positions[None, :n], layout=c.rope_layout)
         for blk in self.blocks:
             tokens = blk(tokens, rope=rope)
         return self.norm(tokens)
@@ -183,7 +227,7 @@ class VideoViT(nn.Module):
             tokens = tokens + self.pos_embed
         if keep is not None:
             tokens = gather_tokens(tokens, keep)  # [B, K, D]
-        rope = self.rotary(keep)
+        rope = self.rotary(keep, self.grid_of(x.shape))
         for blk in self.blocks:
             tokens = blk(tokens, rope=rope)
         return self.norm(tokens)

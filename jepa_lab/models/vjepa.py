@@ -71,12 +71,15 @@ class VJEPAConfig(DictRoundTrip):
     def mask_configs(self) -> tuple[VideoMaskConfig, VideoMaskConfig]:
         return (self.short_range, self.long_range)
 
-    def sample_masks(self, batch_size: int, generator: torch.Generator | None = None) -> list[VideoMaskBatch]:
-        """The masks of one training step: short-range, long-range and (if ``future_context``) the causal
-        future mask (context = the first ``future_context`` token-frames, targets = the rest)."""
-        masks = [sample_video_masks(self.video.grid, batch_size, m, generator=generator) for m in self.mask_configs]
+    def sample_masks(self, batch_size: int, generator: torch.Generator | None = None,
+                     grid: tuple[int, int, int] | None = None) -> list[VideoMaskBatch]:
+        """The masks of one training step on a token grid (default: the configured clip size's): short-range,
+        long-range and (if ``future_context``) the causal future mask (context = the first ``future_context``
+        token-frames, targets = the rest)."""
+        grid = tuple(grid or self.video.grid)
+        masks = [sample_video_masks(grid, batch_size, m, generator=generator) for m in self.mask_configs]
         if self.future_context:
-            masks.append(future_mask(self.video.grid, batch_size, self.future_context))
+            masks.append(future_mask(grid, batch_size, self.future_context))
         return masks
 
     @staticmethod
@@ -166,7 +169,7 @@ class VJEPA(JEPA):
     def predict(self, clips: torch.Tensor, masks: VideoMaskBatch, mask_index: int = 0) -> torch.Tensor:
         """Encode the visible tubelets, predict the masked ones' embeddings -> [B, Nt, D]."""
         z_ctx = self.encoder(self.normalize(clips), keep=masks.context)  # [B, Nc, D]
-        return self.predictor(z_ctx, masks.context, masks.targets, mask_index)
+        return self.predictor(z_ctx, masks.context, masks.targets, mask_index, grid=masks.grid)
 
     def loss(self, clips: torch.Tensor, masks: list[VideoMaskBatch] | tuple[VideoMaskBatch, ...]) -> torch.Tensor:
         """Mean over mask families (family k uses mask token k) of the L1 between predictions and targets."""

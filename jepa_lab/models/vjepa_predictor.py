@@ -7,6 +7,10 @@ predictors carry 10). The official code sorts context and mask tokens by positio
 restores the order after; without an attention mask, attention is permutation-equivariant, so the outputs
 are the same either way and this implementation keeps [context, targets] order.
 
+Token indices are read on a (t, h, w) grid: the configured one, or - for a RoPE predictor - the grid of the
+clip actually encoded (``grid=`` in forward, e.g. ``masks.grid``), so one predictor serves any clip size; a
+sin-cos predictor keeps its table's grid.
+
 State-dict keys: ``predictor_embed``, ``mask_tokens.{k}``, ``predictor_pos_embed`` (sin-cos only),
 ``predictor_blocks.{i}.*``, ``predictor_norm``, ``predictor_proj``.
 
@@ -47,7 +51,7 @@ class VideoPredictorConfig(PredictorConfig):
 
 
 class VideoPredictor(nn.Module):
-    """``predictor(z_ctx [B, Nc, D], ctx_idx [B, Nc], tgt_idx [B, Nt], mask_index=0) -> [B, Nt, D]``."""
+    """``predictor(z_ctx [B, Nc, D], ctx_idx [B, Nc], tgt_idx [B, Nt], mask_index=0, grid=None) -> [B, Nt, D]``."""
 
     def __init__(self, encoder_dim: int, grid: tuple[int, int, int],
                  cfg: VideoPredictorConfig = VideoPredictorConfig()):
@@ -75,7 +79,16 @@ class VideoPredictor(nn.Module):
             if self.cfg.pos == "sincos":
                 self.predictor_pos_embed.copy_(sincos_3d(self.cfg.embed_dim, self.grid)[None])  # [1, N, Dp]
 
-    def check_inputs(self, z_ctx, ctx_idx, tgt_idx, mask_index) -> None:
+    def positions_for(self, grid) -> torch.Tensor:
+        """Long [t*h*w, 3] (frame, row, col) of the grid the indices refer to (None: the configured one)."""
+        if grid is None or tuple(grid) == self.grid:
+            return self.positions
+        if self.cfg.pos != "rope":
+            raise ValueError(f"grid: this predictor's sin-cos table is fixed to the grid {self.grid}, received "
+                             f"{tuple(grid)} (a RoPE predictor, pos='rope', takes any grid)")
+        return grid_positions(tuple(grid)).to(self.positions.device)
+
+    def check_inputs(self, z_ctx, ctx_idx, tgt_idx, mask_index, positions) -> None:
         check_float_tensor(z_ctx, "z_ctx", f"[B, Nc, {self.encoder_dim}]")
         if z_ctx.ndim != 3 or z_ctx.shape[-1] != self.encoder_dim:
             raise ValueError(f"expected context embeddings [B, Nc, {self.encoder_dim}], got {tuple(z_ctx.shape)}")
@@ -86,11 +99,12 @@ class VideoPredictor(nn.Module):
         if not 0 <= mask_index < len(self.mask_tokens):
             raise ValueError(f"mask_index must be in [0, {len(self.mask_tokens)}), got {mask_index}")
         for idx in (ctx_idx, tgt_idx):  # the RoPE positions are looked up by index, not gathered
-            check_indices(idx, len(self.positions))
+            check_indices(idx, len(positions))
 
     def forward(self, z_ctx: torch.Tensor, ctx_idx: torch.Tensor, tgt_idx: torch.Tensor,
-                mask_index: int = 0) -> torch.Tensor:
-        self.check_inputs(z_ctx, ctx_idx, tgt_idx, mask_index)
+                mask_index: int = 0, grid: tuple[int, int, int] | None = None) -> torch.Tensor:
+        positions = self.positions_for(grid)  # [N, 3] of the grid the indices refer to
+        self.check_inputs(z_ctx, ctx_idx, tgt_idx, mask_index, positions)
         b, nt = tgt_idx.shape
         ctx = self.predictor_embed(z_ctx)  # [B, Nc, Dp]
         queries = self.mask_tokens[mask_index].expand(b, nt, -1)  # [B, Nt, Dp]
@@ -101,7 +115,7 @@ class VideoPredictor(nn.Module):
         rope = None
         if self.cfg.pos == "rope":
             idx = torch.cat([ctx_idx, tgt_idx], dim=1)  # [B, Nc+Nt]
-            rope = partial(apply_rope_3d, positions=self.positions[idx], layout=self.cfg.rope_layout)
+            rope = partial(apply_rope_3d, positions=positions[idx], layout=self.cfg.rope_layout)
         for blk in self.predictor_blocks:
             x = blk(x, rope=rope)
         return self.predictor_proj(self.predictor_norm(x[:, -nt:]))  # [B, Nt, D]
