@@ -39,20 +39,43 @@ def window_starts(frames: int, window: int, stride: int) -> list[int]:
 
 @torch.no_grad()
 def latent_surprise(model, clips: torch.Tensor, stride: int = 2, context: int | None = None,
-                    batch_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+                    batch_size: int = 64, window: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """V-JEPA surprise: clips [B, C, T, H, W] in [0, 1] -> (surprise [B, W], first predicted frame [W]).
-    ``context``: token-frames seen by the predictor (default: the model's future_context, else half)."""
+    ``context``: token-frames seen by the predictor (default: the model's future_context, else half);
+    ``window``: frames per window (default: the model's clip length; a RoPE model takes longer ones)."""
     if clips.ndim != 5:
         raise ValueError(f"clips: expected [B, C, T, H, W], got {tuple(clips.shape)}")
     v = model.cfg.video
     context = context or getattr(model.cfg, "future_context", 0) or v.grid[0] // 2
-    starts = window_starts(clips.shape[2], v.num_frames, stride)
+    window = window or v.num_frames
+    starts = window_starts(clips.shape[2], window, stride)
     out = torch.empty(clips.shape[0], len(starts))
     for j, s in enumerate(starts):
         for i in range(0, clips.shape[0], batch_size):
-            pred, target = predict_future(model, clips[i:i + batch_size, :, s:s + v.num_frames], context)
+            pred, target = predict_future(model, clips[i:i + batch_size, :, s:s + window], context)
             out[i:i + len(pred), j] = (pred - target).abs().mean(dim=(1, 2))
     first = torch.tensor(starts) + context * v.tubelet_size
+    return out, first
+
+
+@torch.no_grad()
+def context_surprise(model, clips: torch.Tensor, contexts, horizon: int | None = None,
+                     batch_size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """Surprise at each moment given *everything* before it: the whole clip is one window, and for each context
+    c (token-frames) the predictor guesses the following ``horizon`` token-frames (default: all the rest) from
+    the first c. A long context can carry a ball through an occluder, which a short sliding window cannot.
+    clips [B, C, T, H, W] (any T for a RoPE model) -> (surprise [B, len(contexts)], first predicted frame
+    [len(contexts)])."""
+    if clips.ndim != 5:
+        raise ValueError(f"clips: expected [B, C, T, H, W], got {tuple(clips.shape)}")
+    t, h, w = model.encoder.grid_of(clips.shape)
+    out = torch.empty(clips.shape[0], len(contexts))
+    for j, c in enumerate(contexts):
+        k = (t - c) if horizon is None else min(horizon, t - c)  # token-frames read
+        for i in range(0, clips.shape[0], batch_size):
+            pred, target = predict_future(model, clips[i:i + batch_size], c)  # [b, (t - c)*h*w, D]
+            out[i:i + len(pred), j] = (pred - target)[:, :k * h * w].abs().mean(dim=(1, 2))
+    first = torch.tensor([c * model.cfg.video.tubelet_size for c in contexts])
     return out, first
 
 
@@ -61,7 +84,7 @@ def predict_future(model, clips: torch.Tensor, context: int) -> tuple[torch.Tens
     """One window per clip [B, C, window, H, W]: the predictor's guess at the latents of the token-frames after
     the first ``context`` ones (causal future mask) and what the target encoder sees there (layer-normed):
     (prediction, target), both [B, Nt, D]."""
-    masks = future_mask(model.cfg.video.grid, len(clips), context)
+    masks = future_mask(model.encoder.grid_of(clips.shape), len(clips), context)
     return model.predict(clips, masks, _future_index(model)), model.targets(clips, masks)
 
 

@@ -86,9 +86,10 @@ def future_prediction(model, clips: torch.Tensor, context_frames: int = 2,
 
     Returns ``future_l1`` (predictor vs target latents), ``copy_last_l1`` (the last context token-frame's
     target latents repeated forward) and ``mean_l1`` (the mean future latent of the batch, a "knows nothing
-    about this clip" floor), each the mean L1 over future tokens and channels. clips: [B, C, T, H, W] in [0, 1].
+    about this clip" floor), each the mean L1 over future tokens and channels. clips: [B, C, T, H, W] in [0, 1],
+    of the model's size or - for a RoPE model - any size (the grid is the clips').
     """
-    t, h, w = model.cfg.video.grid
+    t, h, w = model.encoder.grid_of(clips.shape)
     totals = {"future_l1": 0.0, "copy_last_l1": 0.0, "mean_l1": 0.0}
     index = _future_index(model)
     for chunk in clips.split(batch_size):

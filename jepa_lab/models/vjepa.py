@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import torch
 import torch.nn.functional as F
 
-from ..config import DictRoundTrip
+from ..config import DictRoundTrip, is_int
 from ..masking.multiblock import gather_tokens
 from ..masking.multiblock3d import VideoMaskBatch, VideoMaskConfig, future_mask, sample_video_masks
 from .ijepa import OptimConfig
@@ -44,6 +44,18 @@ class VideoDataConfig:
 
 
 @dataclass(frozen=True)
+class CooldownConfig:
+    """Progressive resolution (V-JEPA 2): the last ``steps`` training steps use clips of ``num_frames`` frames at
+    ``img_size`` px (0 = the model's own), the steps before them the model's configured, cheaper clips. V-JEPA 2
+    pretrains on 16 frames at 256 px and cools down on 64 frames at 384 px; RoPE encoders take both sizes with
+    the same weights. ``steps=0``: no cool-down."""
+
+    steps: int = 0
+    num_frames: int = 0
+    img_size: int = 0
+
+
+@dataclass(frozen=True)
 class VJEPAConfig(DictRoundTrip):
     """Everything that defines a V-JEPA run. Presets: ``VJEPAConfig.preset(name)``."""
 
@@ -55,6 +67,10 @@ class VJEPAConfig(DictRoundTrip):
     data: VideoDataConfig = VideoDataConfig()
     future_context: int = 0
     seed: int = 0
+    cooldown: CooldownConfig = CooldownConfig()
+    # > future_context: each step draws the future family's context from future_context..future_context_max
+    # token-frames (capped at the clip's t - 1), so the predictor learns to look ahead from any moment
+    future_context_max: int = 0
 
     def __post_init__(self) -> None:
         t = self.video.grid[0]
@@ -62,10 +78,39 @@ class VJEPAConfig(DictRoundTrip):
         if isinstance(fc, bool) or not isinstance(fc, int) or not 0 <= fc < t:
             raise ValueError(f"future_context: expected an int in [0, {t - 1}] (0 = off; token-frames of context "
                              f"for the causal future family, grid has {t}), received {fc!r}")
+        fm = self.future_context_max
+        if not is_int(fm, 0) or (fm and (not fc or fm <= fc)):
+            raise ValueError(f"future_context_max: expected 0 (a fixed context) or an int > future_context={fc} "
+                             f"(which must be >= 1), received {fm!r}")
+        self._check_cooldown()
         families = 2 + (fc > 0)
         if self.predictor.num_mask_tokens < families:
             raise ValueError(f"predictor.num_mask_tokens: expected >= {families} (one per mask family), "
                              f"received {self.predictor.num_mask_tokens}")
+
+    def _check_cooldown(self) -> None:
+        c, v = self.cooldown, self.video
+        if not (is_int(c.steps, 0, self.optim.steps) and is_int(c.num_frames, 0) and is_int(c.img_size, 0)):
+            raise ValueError(f"cooldown: expected steps in [0, optim.steps={self.optim.steps}] and num_frames, "
+                             f"img_size ints >= 0 (0 = the model's own), received {c}")
+        if c.num_frames % v.tubelet_size or c.img_size % v.patch_size:
+            raise ValueError(f"cooldown: expected num_frames a multiple of {v.tubelet_size} and img_size of "
+                             f"{v.patch_size}, received {c}")
+        if c.steps and (self.cooldown_video.num_frames, self.cooldown_video.img_size) != (v.num_frames, v.img_size):
+            if "sincos" in (v.pos, self.predictor.pos):
+                raise ValueError("cooldown: clips of another size need RoPE positions (video.pos and predictor.pos "
+                                 "'rope'); a sin-cos table is fixed to one size")
+
+    @property
+    def cooldown_video(self) -> VideoViTConfig:
+        """The clip size of the cool-down steps (frames and pixels; the architecture is the model's)."""
+        c, v = self.cooldown, self.video
+        return replace(v, num_frames=c.num_frames or v.num_frames, img_size=c.img_size or v.img_size)
+
+    def grid_at(self, step: int) -> tuple[int, int, int]:
+        """The token grid of the clips trained on at ``step`` (0-based): the cool-down's for the last steps."""
+        cooling = self.cooldown.steps and step >= self.optim.steps - self.cooldown.steps
+        return self.cooldown_video.grid if cooling else self.video.grid
 
     @property
     def mask_configs(self) -> tuple[VideoMaskConfig, VideoMaskConfig]:
@@ -79,8 +124,16 @@ class VJEPAConfig(DictRoundTrip):
         grid = tuple(grid or self.video.grid)
         masks = [sample_video_masks(grid, batch_size, m, generator=generator) for m in self.mask_configs]
         if self.future_context:
-            masks.append(future_mask(grid, batch_size, self.future_context))
+            masks.append(future_mask(grid, batch_size, self.future_context_at(grid, generator)))
         return masks
+
+    def future_context_at(self, grid, generator: torch.Generator | None = None) -> int:
+        """Token-frames of context of this step's future family: ``future_context``, or one drawn uniformly up
+        to ``future_context_max`` (capped at the grid's t - 1)."""
+        top = min(self.future_context_max, grid[0] - 1)
+        if top <= self.future_context:
+            return self.future_context
+        return int(torch.randint(self.future_context, top + 1, (1,), generator=generator))
 
     @staticmethod
     def preset(name: str) -> "VJEPAConfig":

@@ -103,15 +103,29 @@ class Recipe:
     config: type  # frozen config class with from_dict / to_dict
     model: type  # nn.Module with .loss(inputs, masks) and .update_target(momentum)
     data: Callable  # cfg -> all training inputs [num, ...]
-    masks: Callable  # (cfg, batch_size, generator) -> the masks model.loss takes
+    masks: Callable  # (cfg, batch_size, generator, step) -> the masks model.loss takes at that step
 
 
 RECIPES: dict[str, Recipe] = {
     "ijepa": Recipe("I-JEPA", IJEPA_KIND, IJEPAConfig, IJEPA, training_images,
-                    lambda cfg, b, gen: sample_multiblock(cfg.vit.grid, b, cfg.masks, generator=gen)),
+                    lambda cfg, b, gen, step: sample_multiblock(cfg.vit.grid, b, cfg.masks, generator=gen)),
     "vjepa": Recipe("V-JEPA", VJEPA_KIND, VJEPAConfig, VJEPA, training_clips,
-                    lambda cfg, b, gen: cfg.sample_masks(b, gen)),
+                    lambda cfg, b, gen, step: cfg.sample_masks(b, gen, grid=cfg.grid_at(step))),
 }
+
+
+def cooldown_clips(cfg, data: torch.Tensor | None = None) -> torch.Tensor | None:
+    """The clips of a V-JEPA config's cool-down steps (progressive resolution): ``data`` if given, else the
+    config's training set drawn at the cool-down's frames and size; None when there is no cool-down or its
+    clips are the model's own size."""
+    c = getattr(cfg, "cooldown", None)
+    if c is None or not c.steps:
+        return None
+    if data is not None:
+        return data
+    if cfg.cooldown_video.grid == cfg.video.grid:
+        return None
+    return training_clips(replace(cfg, video=cfg.cooldown_video))
 
 
 def recipe_for(cfg) -> Recipe:
@@ -185,9 +199,11 @@ class _State:
 
 
 def train(cfg, out_dir: str | Path, resume: bool = True, ckpt_every: int = 500, progress: bool = True,
-          data: torch.Tensor | None = None, parallel: ParallelConfig = ParallelConfig()) -> TrainResult:
+          data: torch.Tensor | None = None, parallel: ParallelConfig = ParallelConfig(),
+          cooldown_data: torch.Tensor | None = None) -> TrainResult:
     """Train (or resume training) the method of ``cfg`` (an IJEPAConfig or VJEPAConfig); returns the model,
-    per-step losses and timing. ``data`` replaces the config's training set (e.g. a few images in tests).
+    per-step losses and timing. ``data`` replaces the config's training set (e.g. a few images in tests),
+    ``cooldown_data`` the clips of a V-JEPA config's cool-down steps (``cfg.cooldown``: progressive resolution).
 
     Under ``torchrun`` every process runs this; they share each global batch of ``cfg.optim.batch_size``
     (parallel.py) and rank 0 alone writes the log and checkpoints. ``parallel`` picks DDP or FSDP, gradient
@@ -203,13 +219,15 @@ def train(cfg, out_dir: str | Path, resume: bool = True, ckpt_every: int = 500, 
     if not resume and world.is_main:
         previous_path(ckpt_path).unlink(missing_ok=True)  # starting over: the old run's fallback goes too
     images = state.recipe.data(cfg) if data is None else data
+    cool = cooldown_clips(cfg, cooldown_data)  # None: every step trains on `images`
     start_step, t0 = state.step, time.perf_counter()
     log = _LossLog(out_dir / "log.csv", start_step) if world.is_main else None
     bar = progress_bar(range(start_step, cfg.optim.steps), initial=start_step, total=cfg.optim.steps,
                        desc=state.recipe.name, enabled=progress and world.is_main)
     try:
         for step in bar:
-            loss, lr, mom = train_step(state, images, step, cfg)
+            cooling = cool is not None and step >= cfg.optim.steps - cfg.cooldown.steps
+            loss, lr, mom = train_step(state, cool if cooling else images, step, cfg)
             if log:
                 log.write([step, f"{loss:.6f}", f"{lr:.3g}", f"{mom:.6f}", f"{time.perf_counter() - t0:.2f}"])
             bar.set_postfix(loss=f"{loss:.4f}")
@@ -267,7 +285,7 @@ def train_step(state: _State, images: torch.Tensor, step: int, cfg) -> tuple[flo
         if i == 0:
             group["weight_decay"] = wd
     idx = torch.randint(len(images), (o.batch_size,), generator=state.gen)  # the global batch, on every rank
-    masks = state.recipe.masks(cfg, o.batch_size, state.gen)
+    masks = state.recipe.masks(cfg, o.batch_size, state.gen, step)
     idx, masks = shard((idx, masks), state.world.rank, state.world.size)  # this rank's share
     batch = images[idx]
     if batch.dtype == torch.uint8:  # stored compactly; the models take floats in [0, 1]
