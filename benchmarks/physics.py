@@ -15,7 +15,8 @@ single clips (chance 0.5).
 
 Stable keys: relative_acc_{trained,random_init,pixel} (all pairs), relative_acc_{model}_{visible,occluded},
 set_acc_{model}, set_acc_{model}_{visible,occluded}, auroc_{trained,random_init,pixel,no_physics}, per_law
-({model: {"law/variant": pair accuracy}}), per_law_set (the same for set accuracy), sets, pairs, score.
+({model: {"law/variant": pair accuracy}}), per_law_set (the same for set accuracy), sets, pairs, score, model,
+read.
 """
 
 from __future__ import annotations
@@ -31,12 +32,14 @@ from common import write_json
 from jepa_lab.data.clips import ClipDataset, cached_clips
 from jepa_lab.eval.surprise import pixel_surprise
 from jepa_lab.weights.pretrained import load_pretrained
-from jepa_lab.eval.surprise import (auroc, breakdown, clip_scores, latent_surprise, relative_accuracy,
-                                    scene_control, set_accuracy)
+from jepa_lab.eval.surprise import (auroc, breakdown, clip_scores, context_surprise, latent_surprise,
+                                    relative_accuracy, scene_control, scene_control_context, set_accuracy)
+from jepa_lab.weights.saved import load_model
 from jepa_lab.data.violations import LAWS, VARIANTS
 from jepa_lab.models.vjepa import VJEPA
 
 TEST_SEED = 1000
+CONTEXTS = (1, 2, 3, 4, 5, 6)  # token-frames of context for --read context (2..12 of the clip's 16 frames)
 
 
 def held_out_sets(sets: int, cache_dir: str | None) -> tuple[torch.Tensor, dict]:
@@ -49,13 +52,24 @@ def held_out_sets(sets: int, cache_dir: str | None) -> tuple[torch.Tensor, dict]
     return clips, factors
 
 
-def score_models(clips: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Surprise curves [clips, W] of the three models and of the physics-blind control."""
-    trained = load_pretrained("vjepa_physics")
+def score_models(clips: torch.Tensor, model: str = "vjepa_physics", read: str = "windows",
+                 contexts=CONTEXTS) -> dict[str, torch.Tensor]:
+    """Surprise curves [clips, W] of the V-JEPA (a shipped name or a file), the same network at random init, the
+    pixel model and the physics-blind control. ``read="windows"``: 8-frame windows slid along the clip (4 frames
+    of context each); ``"context"``: the whole clip as one window, read after each context length in
+    ``contexts`` token-frames (a RoPE model; the control is read over the same predicted frames; the pixel model
+    keeps its windows)."""
+    trained = load_model(model) if Path(model).is_file() else load_pretrained(model)
     torch.manual_seed(trained.cfg.seed)
     random_init = VJEPA(trained.cfg).eval()
-    return {"trained": latent_surprise(trained, clips)[0], "random_init": latent_surprise(random_init, clips)[0],
-            "pixel": pixel_surprise(load_pretrained("pixel_physics"), clips)[0], "no_physics": scene_control(clips)}
+    if read == "context":
+        (t_curve, first), (r_curve, _) = (context_surprise(m, clips, contexts) for m in (trained, random_init))
+        control = scene_control_context(clips, first)
+    else:
+        t_curve, r_curve, control = latent_surprise(trained, clips)[0], latent_surprise(random_init, clips)[0], \
+            scene_control(clips)
+    return {"trained": t_curve, "random_init": r_curve,
+            "pixel": pixel_surprise(load_pretrained("pixel_physics"), clips)[0], "no_physics": control}
 
 
 def main(argv=None) -> dict:
@@ -66,13 +80,19 @@ def main(argv=None) -> dict:
                     help="a clip's score: its mean surprise over time (default: set sums then cancel any "
                          "preference for a kind of scene) or its maximum")
     ap.add_argument("--cache-dir", help="where the test clips are written (default: a temporary folder)")
+    ap.add_argument("--model", default="vjepa_physics",
+                    help="the V-JEPA: a shipped name (default vjepa_physics) or a checkpoint / exported file")
+    ap.add_argument("--read", choices=("windows", "context"), default="windows",
+                    help="windows: 8-frame windows slid along the clip (default); context: the whole 16-frame clip "
+                         f"as context, read after {CONTEXTS[0]}..{CONTEXTS[-1]} token-frames (RoPE models)")
     args = ap.parse_args(argv)
     sets = 64 if args.quick else 400
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         clips, f = held_out_sets(sets, args.cache_dir or tmp)
-    curves = score_models(clips)
-    results = {"sets": sets, "pairs": 2 * sets, "score": args.score, "per_law": {}, "per_law_set": {}}
+    curves = score_models(clips, args.model, args.read)
+    results = {"sets": sets, "pairs": 2 * sets, "score": args.score, "per_law": {}, "per_law_set": {},
+               "model": args.model, "read": args.read}
     for name, c in curves.items():
         s = clip_scores(c)[args.score]
         cells = breakdown(s, f, LAWS, VARIANTS)

@@ -43,3 +43,20 @@ def test_context_surprise_reads_each_context_on_the_whole_clip():
     torch.testing.assert_close(curves[:, 1], (pred - target).abs().mean(dim=(1, 2)))
     near, _ = context_surprise(model, clips, contexts=(4,), horizon=1)  # only the next token-frame
     torch.testing.assert_close(near[:, 0], (pred - target)[:, :16].abs().mean(dim=(1, 2)))
+
+
+def test_the_control_is_read_over_the_same_predicted_frames():
+    from jepa_lab.eval.surprise import scene_amount, scene_control_context
+    clips = torch.zeros(2, 3, 16, 8, 8)
+    clips[0, :, 12:, 2:4, 2:4] = 1.0  # something appears in the last 4 frames of clip 0 only
+    control = scene_control_context(clips, [4, 8, 12])
+    amount = scene_amount(clips)
+    torch.testing.assert_close(control[:, 2], amount[:, 12:].mean(dim=1))
+    assert control[0, 2] > control[0, 1] > control[0, 0] > 0 and control[1].abs().max() == 0
+
+
+def test_the_permanence_preset_cools_down_on_whole_events():
+    cfg = VJEPAConfig.preset("permanence")
+    assert cfg.video.pos == cfg.predictor.pos == "rope"
+    assert cfg.grid_at(0)[0] == 4 and cfg.grid_at(cfg.optim.steps - 1)[0] == 8  # 8 frames, then 16
+    assert cfg.future_context == 1 and cfg.future_context_max == 6

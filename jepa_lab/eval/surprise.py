@@ -92,10 +92,22 @@ def scene_control(clips: torch.Tensor, window: int = 8, context: int = 4, stride
     """A physics-blind "surprise" over the same windows [B, W]: the mean distance of each window's predicted
     frames from the clip's background colour (the median pixel). More object, more "surprise"; motion and
     laws mean nothing to it. clips [B, C, T, H, W]."""
-    background = clips.flatten(2).median(dim=2).values[:, :, None, None, None]  # [B, C, 1, 1, 1]
-    amount = (clips - background).abs().mean(dim=(1, 3, 4))  # [B, T]
+    amount = scene_amount(clips)  # [B, T]
     starts = window_starts(clips.shape[2], window, stride)
     return torch.stack([amount[:, s + context:s + window].mean(dim=1) for s in starts], dim=1)
+
+
+def scene_amount(clips: torch.Tensor) -> torch.Tensor:
+    """How much non-background each frame shows: mean distance from the clip's median colour, [B, T]."""
+    background = clips.flatten(2).median(dim=2).values[:, :, None, None, None]  # [B, C, 1, 1, 1]
+    return (clips - background).abs().mean(dim=(1, 3, 4))  # [B, T]
+
+
+def scene_control_context(clips: torch.Tensor, first_frames) -> torch.Tensor:
+    """The physics-blind control read like ``context_surprise``: for each reading, the amount of scene in the
+    frames predicted (from ``first_frames[j]`` to the end), [B, len(first_frames)]."""
+    amount = scene_amount(clips)  # [B, T]
+    return torch.stack([amount[:, int(f):].mean(dim=1) for f in first_frames], dim=1)
 
 
 def clip_scores(curves: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -161,7 +161,8 @@ class VideoViT(nn.Module):
         if c.pos == "sincos":
             fits = (T if not frames else c.num_frames, H, W) == (c.num_frames, c.img_size, c.img_size)
         if not fits:
-            what = f"[B, {c.in_chans}, H, W] frames" if frames else self.expected_clips()
+            side = "H, W" if c.pos == "rope" else f"{c.img_size}, {c.img_size}"
+            what = f"[B, {c.in_chans}, {side}] frames" if frames else self.expected_clips()
             raise ValueError(f"expected {what}, got {tuple(shape)}")
 
     def positions_for(self, grid: tuple[int, int, int]) -> torch.Tensor:

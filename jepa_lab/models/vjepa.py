@@ -185,6 +185,17 @@ def _intuitive_physics() -> VJEPAConfig:
                    data=replace(tiny.data, name="possible_events", num_clips=6000, noise=0.0, texture=0.0, pan=0))
 
 
+def _permanence() -> VJEPAConfig:
+    """Object permanence: the intuitive-physics model with RoPE in the encoder too, so that after training it
+    reads whole 16-frame events - a ball going in behind the occluder *and* where it should come out - as one
+    context, and a future family whose context is drawn from 1 to 6 token-frames, so it predicts onwards from any
+    moment. Trained progressively (V-JEPA 2's schedule at the kit's scale): 3,000 steps on 8-frame clips, then a
+    cool-down of 1,500 steps on 16-frame clips of the same possible events."""
+    phys = _intuitive_physics()
+    return replace(phys, video=replace(phys.video, pos="rope"), optim=replace(phys.optim, steps=4500),
+                   future_context=1, future_context_max=6, cooldown=CooldownConfig(steps=1500, num_frames=16))
+
+
 def _paper(video: str) -> VJEPAConfig:
     """A paper-size preset: V-JEPA 2 encoder, 384-wide 12-deep 12-head RoPE predictor, 10 mask tokens."""
     masks = VideoMaskConfig.preset
@@ -200,6 +211,7 @@ VJEPA_PRESETS: dict[str, VJEPAConfig] = {
     "planning_envs": _planning_envs(),
     "panda_arm": _panda_arm(),
     "intuitive_physics": _intuitive_physics(),
+    "permanence": _permanence(),
     "vit_l16": _paper("vit_l16"),
     "vit_h16": _paper("vit_h16"),
     "vit_g16": _paper("vit_g16"),
