@@ -16,7 +16,8 @@ single clips (chance 0.5).
 Stable keys: relative_acc_{trained,random_init,pixel} (all pairs), relative_acc_{model}_{visible,occluded},
 set_acc_{model}, set_acc_{model}_{visible,occluded}, auroc_{trained,random_init,pixel,no_physics}, per_law
 ({model: {"law/variant": pair accuracy}}), per_law_set (the same for set accuracy), sets, pairs, score, model,
-read.
+read. A fine-tuned model (its config's ``init``, e.g. ``--model vjepa_permanence``) adds the model
+``before_finetune``: the weights it started from, read the same way.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from jepa_lab.eval.surprise import (auroc, breakdown, clip_scores, context_surpr
 from jepa_lab.weights.saved import load_model
 from jepa_lab.data.violations import LAWS, VARIANTS
 from jepa_lab.models.vjepa import VJEPA
+from jepa_lab.train.jepa import start_from
 
 TEST_SEED = 1000
 CONTEXTS = (1, 2, 3, 4, 5, 6)  # token-frames of context for --read context (2..12 of the clip's 16 frames)
@@ -61,14 +63,18 @@ def score_models(clips: torch.Tensor, model: str = "vjepa_physics", read: str = 
     keeps its windows)."""
     trained = load_model(model) if Path(model).is_file() else load_pretrained(model)
     torch.manual_seed(trained.cfg.seed)
-    random_init = VJEPA(trained.cfg).eval()
+    models = {"trained": trained, "random_init": VJEPA(trained.cfg).eval()}
+    if trained.cfg.init:  # a fine-tuned model: also the weights it started from, read the same way
+        models["before_finetune"] = VJEPA(trained.cfg)
+        start_from(models["before_finetune"], trained.cfg)
+        models["before_finetune"].eval()
     if read == "context":
-        (t_curve, first), (r_curve, _) = (context_surprise(m, clips, contexts) for m in (trained, random_init))
-        control = scene_control_context(clips, first)
+        out = {k: context_surprise(m, clips, contexts) for k, m in models.items()}
+        control = scene_control_context(clips, out["trained"][1])
     else:
-        t_curve, r_curve, control = latent_surprise(trained, clips)[0], latent_surprise(random_init, clips)[0], \
-            scene_control(clips)
-    return {"trained": t_curve, "random_init": r_curve,
+        out = {k: latent_surprise(m, clips) for k, m in models.items()}
+        control = scene_control(clips)
+    return {**{k: curve for k, (curve, _) in out.items()},
             "pixel": pixel_surprise(load_pretrained("pixel_physics"), clips)[0], "no_physics": control}
 
 
@@ -82,17 +88,22 @@ def main(argv=None) -> dict:
     ap.add_argument("--cache-dir", help="where the test clips are written (default: a temporary folder)")
     ap.add_argument("--model", default="vjepa_physics",
                     help="the V-JEPA: a shipped name (default vjepa_physics) or a checkpoint / exported file")
-    ap.add_argument("--read", choices=("windows", "context"), default="windows",
-                    help="windows: 8-frame windows slid along the clip (default); context: the whole 16-frame clip "
-                         f"as context, read after {CONTEXTS[0]}..{CONTEXTS[-1]} token-frames (RoPE models)")
+    ap.add_argument("--read", choices=("auto", "windows", "context"), default="auto",
+                    help="windows: 8-frame windows slid along the clip; context: the whole 16-frame clip as context, "
+                         f"read after {CONTEXTS[0]}..{CONTEXTS[-1]} token-frames (RoPE models or models built for 16 "
+                         "frames); auto (default): context for a model built for the whole clip, else windows")
     args = ap.parse_args(argv)
     sets = 64 if args.quick else 400
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
         clips, f = held_out_sets(sets, args.cache_dir or tmp)
-    curves = score_models(clips, args.model, args.read)
+    read = args.read
+    if read == "auto":  # the whole clip for a model built for it (vjepa_permanence), windows otherwise
+        trained = load_model(args.model) if Path(args.model).is_file() else load_pretrained(args.model)
+        read = "context" if trained.cfg.video.num_frames == clips.shape[2] else "windows"
+    curves = score_models(clips, args.model, read)
     results = {"sets": sets, "pairs": 2 * sets, "score": args.score, "per_law": {}, "per_law_set": {},
-               "model": args.model, "read": args.read}
+               "model": args.model, "read": read}
     for name, c in curves.items():
         s = clip_scores(c)[args.score]
         cells = breakdown(s, f, LAWS, VARIANTS)
@@ -114,8 +125,9 @@ def main(argv=None) -> dict:
 
 
 def print_table(r: dict) -> None:
-    models = ("trained", "random_init", "pixel", "no_physics")
-    print(f"{r['sets']} minimal sets ({r['pairs']} pairs), score = {r['score']} surprise over time")
+    models = [m for m in ("trained", "before_finetune", "random_init", "pixel", "no_physics") if m in r["per_law"]]
+    print(f"{r['model']}, read: {r['read']}; {r['sets']} minimal sets ({r['pairs']} pairs), score = {r['score']} "
+          "surprise over time")
     print("accuracy, chance 50%: set (IntPhys relative score) | pair (impossible vs its twin)")
     print(f"{'law / variant':<22}" + "".join(f"{m:>19}" for m in models))
     both = lambda m, s_key, p_key: f"{s_key:>10.0%} |{p_key:>5.0%}"

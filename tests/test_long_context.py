@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from jepa_lab.eval.surprise import context_surprise, predict_future
+from jepa_lab.eval.surprise import context_surprise, predict_future, surprise_after
 from jepa_lab.models.video_vit import VideoViTConfig
 from jepa_lab.models.vjepa import VJEPA, VJEPAConfig
 from jepa_lab.models.vjepa_predictor import VideoPredictorConfig
@@ -55,8 +55,11 @@ def test_the_control_is_read_over_the_same_predicted_frames():
     assert control[0, 2] > control[0, 1] > control[0, 0] > 0 and control[1].abs().max() == 0
 
 
-def test_the_permanence_preset_cools_down_on_whole_events():
-    cfg = VJEPAConfig.preset("permanence")
-    assert cfg.video.pos == cfg.predictor.pos == "rope"
-    assert cfg.grid_at(0)[0] == 4 and cfg.grid_at(cfg.optim.steps - 1)[0] == 8  # 8 frames, then 16
-    assert cfg.future_context == 1 and cfg.future_context_max == 6
+def test_surprise_after_is_the_context_reading_frame_by_frame():
+    torch.manual_seed(0)
+    model = VJEPA(CFG).eval()
+    clips = torch.rand(3, 3, 16, 16, 16)
+    per_frame = surprise_after(model, clips, context=3)  # 8 token-frames: 5 predicted after 3
+    assert per_frame.shape == (3, 5)
+    torch.testing.assert_close(per_frame.mean(dim=1), context_surprise(model, clips, contexts=(3,))[0][:, 0])
+    torch.testing.assert_close(per_frame[:, :2].mean(dim=1), context_surprise(model, clips, (3,), horizon=2)[0][:, 0])

@@ -68,6 +68,8 @@ def _train(args: argparse.Namespace, argv: list[str]) -> int:
     if world.distributed:
         say(f"{world.size} processes ({args.strategy}, {world.device}), {cfg.optim.batch_size // world.size} "
             f"samples each per step in {args.grad_accum} micro-batch(es)")
+    if getattr(cfg, "init", "") and not resuming:
+        say(f"fine-tuning: starts from {cfg.init!r} (its weights, resized to {cfg.video.num_frames}-frame clips)")
     say(f"log:        {log}")
     note = " (resuming from it)" if resuming else " (starting over: --no-resume)" if existed else ""
     say(f"checkpoint: {ckpt}{note}, saved every {args.ckpt_every} steps")

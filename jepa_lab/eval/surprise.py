@@ -80,6 +80,20 @@ def context_surprise(model, clips: torch.Tensor, contexts, horizon: int | None =
 
 
 @torch.no_grad()
+def surprise_after(model, clips: torch.Tensor, context: int, batch_size: int = 64) -> torch.Tensor:
+    """Surprise at each moment after the first ``context`` token-frames of the whole clip, given only them: the
+    error of every later token-frame's prediction, averaged over its tokens and channels. clips [B, C, T, H, W]
+    -> [B, t - context] (token-frame ``context + j`` starts at frame ``(context + j) * tubelet``)."""
+    t, h, w = model.encoder.grid_of(clips.shape)
+    out = []
+    for i in range(0, clips.shape[0], batch_size):
+        pred, target = predict_future(model, clips[i:i + batch_size], context)  # [b, (t - context)*h*w, D]
+        err = (pred - target).abs().mean(dim=2)  # [b, Nt]
+        out.append(err.reshape(len(err), t - context, h * w).mean(dim=2))  # [b, t - context]: tokens per frame
+    return torch.cat(out)
+
+
+@torch.no_grad()
 def predict_future(model, clips: torch.Tensor, context: int) -> tuple[torch.Tensor, torch.Tensor]:
     """One window per clip [B, C, window, H, W]: the predictor's guess at the latents of the token-frames after
     the first ``context`` ones (causal future mask) and what the target encoder sees there (layer-normed):

@@ -24,6 +24,8 @@ from .jepa import JEPA
 from .video_vit import VideoViT, VideoViTConfig
 from .vjepa_predictor import VideoPredictor, VideoPredictorConfig
 
+FAMILIES = ("short_range", "long_range", "future")  # the mask families, in the order of their mask tokens
+
 
 @dataclass(frozen=True)
 class VideoDataConfig:
@@ -71,8 +73,23 @@ class VJEPAConfig(DictRoundTrip):
     # > future_context: each step draws the future family's context from future_context..future_context_max
     # token-frames (capped at the clip's t - 1), so the predictor learns to look ahead from any moment
     future_context_max: int = 0
+    # fine-tuning: a shipped model's name (load_pretrained) or a saved model file whose weights start a fresh run
+    # instead of a random initialisation, resized to this config's clips (VJEPA.resized); "" = from scratch
+    init: str = ""
+    # the mask families each step trains (family k keeps mask token k, its place in FAMILIES); fine-tuning for
+    # long-range prediction may train the causal future family alone
+    families: tuple[str, ...] = FAMILIES
 
     def __post_init__(self) -> None:
+        if not isinstance(self.init, str):
+            raise ValueError(f"init: expected a shipped model's name or a model file (a str; '' = from scratch), "
+                             f"received {self.init!r}")
+        fam = self.families
+        if (not isinstance(fam, tuple) or len(set(fam)) != len(fam) or not set(fam) <= set(FAMILIES)
+                or not set(fam) - ({"future"} if not self.future_context else set())):
+            raise ValueError(f"families: expected distinct names from {FAMILIES}, at least one trained ('future' "
+                             f"only with future_context >= 1), received {fam!r} with future_context="
+                             f"{self.future_context}")
         t = self.video.grid[0]
         fc = self.future_context
         if isinstance(fc, bool) or not isinstance(fc, int) or not 0 <= fc < t:
@@ -120,11 +137,13 @@ class VJEPAConfig(DictRoundTrip):
                      grid: tuple[int, int, int] | None = None) -> list[VideoMaskBatch]:
         """The masks of one training step on a token grid (default: the configured clip size's): short-range,
         long-range and (if ``future_context``) the causal future mask (context = the first ``future_context``
-        token-frames, targets = the rest)."""
+        token-frames, targets = the rest); None in the place of a family left out of ``families``."""
         grid = tuple(grid or self.video.grid)
-        masks = [sample_video_masks(grid, batch_size, m, generator=generator) for m in self.mask_configs]
+        masks = [sample_video_masks(grid, batch_size, m, generator=generator) if name in self.families else None
+                 for name, m in zip(FAMILIES, self.mask_configs)]  # None: a family this config does not train
         if self.future_context:
-            masks.append(future_mask(grid, batch_size, self.future_context_at(grid, generator)))
+            masks.append(future_mask(grid, batch_size, self.future_context_at(grid, generator))
+                         if "future" in self.families else None)
         return masks
 
     def future_context_at(self, grid, generator: torch.Generator | None = None) -> int:
@@ -186,15 +205,17 @@ def _intuitive_physics() -> VJEPAConfig:
 
 
 def _permanence() -> VJEPAConfig:
-    """Object permanence: the intuitive-physics model with RoPE in the encoder too, so that after training it
-    reads whole 16-frame events - a ball going in behind the occluder *and* where it should come out - as one
-    context, and a future family whose context is drawn from 1 to 6 token-frames, so it predicts onwards from any
-    moment. Trained progressively (V-JEPA 2's schedule at the kit's scale): 3,000 steps on 8-frame clips, then a
-    cool-down of 1,500 steps on 16-frame clips of the same possible events. Work in progress: no model of this
-    preset is shipped yet and its violation-of-expectation accuracy has not been measured on the benchmark."""
+    """Object permanence: the intuitive-physics model fine-tuned on whole 16-frame events - a ball going in behind
+    the occluder *and* coming out - to predict far ahead. It starts from the shipped ``vjepa_physics`` weights
+    (``init``; its sin-cos table extended from 4 to 8 token-frames: VJEPA.resized) and trains the causal future
+    family alone, its context drawn from 1 to 6 token-frames (2-12 frames), so every step asks for the latents
+    of 4-28 frames ahead from some moment of an event: 3,000 steps of batch 32, at half the learning rate, on
+    3,000 16-frame clips of the same possible events. Read with the whole clip as context
+    (surprise.context_surprise; docs/results.md)."""
     phys = _intuitive_physics()
-    return replace(phys, video=replace(phys.video, pos="rope"), optim=replace(phys.optim, steps=4500),
-                   future_context=1, future_context_max=6, cooldown=CooldownConfig(steps=1500, num_frames=16))
+    return replace(phys, video=replace(phys.video, num_frames=16), future_context=1, future_context_max=6,
+                   families=("future",), init="vjepa_physics", data=replace(phys.data, num_clips=3000),
+                   optim=replace(phys.optim, steps=3000, batch_size=32, lr=2.5e-4, warmup_steps=50))
 
 
 def _paper(video: str) -> VJEPAConfig:
@@ -227,6 +248,21 @@ class VJEPA(JEPA):
         super().__init__(VideoViT(cfg.video), VideoPredictor(cfg.video.embed_dim, cfg.video.grid, cfg.predictor))
         self.cfg = cfg
 
+    def resized(self, num_frames: int | None = None, img_size: int | None = None) -> "VJEPA":
+        """The same weights in a model configured for clips of ``num_frames`` frames at ``img_size`` px (None:
+        unchanged). A RoPE model needs none of this (it takes any clip size as it is); a sin-cos model's tables
+        are recomputed for the new grid. Each row of a table is a formula of its integer (t, h, w) position, so
+        the positions the model knew keep their values and new ones are added: an extension, not an
+        interpolation - what the new positions mean to the network, training on the new clips teaches it."""
+        v = self.cfg.video
+        video = replace(v, num_frames=num_frames or v.num_frames, img_size=img_size or v.img_size)
+        out = VJEPA(replace(self.cfg, video=video))
+        fixed = [k for k in self.state_dict() if k.endswith("pos_embed")]  # recomputed tables, not weights
+        missing, _ = out.load_state_dict({k: t for k, t in self.state_dict().items() if k not in fixed},
+                                         strict=False)
+        assert sorted(missing) == sorted(fixed), f"weights not carried over: {sorted(set(missing) - set(fixed))}"
+        return out.train(self.training)
+
     @torch.no_grad()
     def targets(self, clips: torch.Tensor, masks: VideoMaskBatch) -> torch.Tensor:
         """Layer-normed target-encoder tokens at the masked positions -> [B, Nt, D] (no gradient)."""
@@ -238,8 +274,10 @@ class VJEPA(JEPA):
         return self.predictor(z_ctx, masks.context, masks.targets, mask_index, grid=masks.grid)
 
     def loss(self, clips: torch.Tensor, masks: list[VideoMaskBatch] | tuple[VideoMaskBatch, ...]) -> torch.Tensor:
-        """Mean over mask families (family k uses mask token k) of the L1 between predictions and targets."""
+        """Mean over mask families (family k uses mask token k; None: a family not trained) of the L1 between
+        predictions and targets."""
         if isinstance(masks, VideoMaskBatch):
             masks = (masks,)
-        losses = [F.l1_loss(self.predict(clips, m, k), self.targets(clips, m)) for k, m in enumerate(masks)]
+        losses = [F.l1_loss(self.predict(clips, m, k), self.targets(clips, m)) for k, m in enumerate(masks)
+                  if m is not None]
         return torch.stack(losses).mean()

@@ -33,7 +33,8 @@ from ..masking.multiblock import sample_multiblock
 from ..models.ema import momentum_at
 from ..models.ijepa import IJEPA, IJEPAConfig
 from ..models.vjepa import VJEPA, VJEPAConfig
-from ..weights.saved import IJEPA_KIND, VJEPA_KIND
+from ..weights.pretrained import load_pretrained
+from ..weights.saved import IJEPA_KIND, VJEPA_KIND, load_model
 from .parallel import (ParallelConfig, World, accumulate, barrier, check_batch, init_world, load_optimizer,
                        prepare, shard, state_dicts)
 from .schedules import cosine, lr_at
@@ -128,6 +129,24 @@ def cooldown_clips(cfg, data: torch.Tensor | None = None) -> torch.Tensor | None
     return training_clips(replace(cfg, video=cfg.cooldown_video))
 
 
+def start_from(model: torch.nn.Module, cfg) -> None:
+    """Fine-tuning: a fresh run of a config with ``init`` (a shipped model's name or a saved model file) starts
+    from that model's weights - resized to the config's clips (``VJEPA.resized``) - instead of a random draw."""
+    name = getattr(cfg, "init", "")
+    if not name:
+        return
+    source = load_model(name) if Path(name).is_file() else load_pretrained(name)
+    if not isinstance(source, type(model)):
+        raise ValueError(f"init={name!r} holds a {type(source).__name__}; expected a {type(model).__name__} to "
+                         f"fine-tune")
+    try:
+        model.load_state_dict(source.resized(cfg.video.num_frames, cfg.video.img_size).state_dict())
+    except (RuntimeError, ValueError) as err:
+        detail = " ".join(str(err).split())[:300]
+        raise ValueError(f"init={name!r}: its weights do not fit this config's architecture (expected the same "
+                         f"widths, depths and heads; {detail})") from None
+
+
 def recipe_for(cfg) -> Recipe:
     """The recipe of a config object (by its class)."""
     for recipe in RECIPES.values():
@@ -174,6 +193,8 @@ class _State:
                                  "--no-resume to start over")
             load_weights(self.model, ckpt["model"], path, "model")
             self.resumed_or_saved = True
+        else:
+            start_from(self.model, cfg)
         self.module = prepare(self.model, self.world, self.par)
         self.opt = make_optimizer(self.model, cfg.optim)
         if ckpt is not None:

@@ -24,6 +24,7 @@ SHIPPED = {
     "ac_push": ("ac_push.pt", WORLD_MODEL_KIND),
     "pixel_two_rooms": ("pixel_two_rooms.pt", WORLD_MODEL_KIND),
     "vjepa_physics": ("vjepa_physics.pt", VJEPA_KIND),  # violation-of-expectation model
+    "vjepa_permanence": ("vjepa_permanence.pt", VJEPA_KIND),  # ... fine-tuned on 16-frame clips (occluded events)
     "pixel_physics": ("pixel_physics.pt", PIXEL_PREDICTOR_KIND),
     "vjepa_panda": ("vjepa_panda.pt", VJEPA_KIND),  # the Franka arm's video encoder (action-free arm video)
     "ac_panda_reach": ("ac_panda_reach.pt", WORLD_MODEL_KIND),  # its world model for Reach
@@ -49,8 +50,8 @@ def pretrained_path(name: str = "ijepa_tiny") -> Path:
 
 
 def load_pretrained(name: str = "ijepa_tiny"):
-    """The shipped model in eval mode: ``"ijepa_tiny"`` -> ``IJEPA``; ``"vjepa_tiny"``, ``"vjepa_envs"`` ->
-    ``VJEPA``; ``"ac_two_rooms"``, ``"ac_push"`` -> ``LatentWorldModel``; ``"pixel_two_rooms"`` ->
-    ``PixelWorldModel``; ``"vjepa_physics"`` -> ``VJEPA``; ``"pixel_physics"`` -> ``PixelPredictor``;
-    ``"vjepa_panda"`` -> ``VJEPA``, ``"ac_panda_reach"`` -> ``LatentWorldModel`` (the Franka arm)."""
+    """The shipped model in eval mode: ``"ijepa_tiny"`` -> ``IJEPA``; ``"vjepa_tiny"``, ``"vjepa_envs"``,
+    ``"vjepa_physics"``, ``"vjepa_permanence"``, ``"vjepa_panda"`` -> ``VJEPA``; ``"ac_two_rooms"``, ``"ac_push"``,
+    ``"ac_panda_reach"`` (the Franka arm) -> ``LatentWorldModel``; ``"pixel_two_rooms"`` -> ``PixelWorldModel``;
+    ``"pixel_physics"`` -> ``PixelPredictor``."""
     return load(pretrained_path(name), SHIPPED[name][1])
