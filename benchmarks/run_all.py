@@ -55,6 +55,12 @@ BENCHMARKS = {
         ("set_acc_no_physics_visible", "VoE set accuracy, visible: no-physics control", "{:.0%}"),
         ("relative_acc_trained_visible", "VoE pair accuracy, visible: trained V-JEPA", "{:.0%}"),
         ("relative_acc_random_init_visible", "VoE pair accuracy, visible: random init", "{:.0%}")]),
+    "permanence": (["physics.py", "--quick", "--model", "vjepa_permanence"], [
+        ("set_acc_trained_occluded", "VoE set accuracy, occluded: vjepa_permanence (whole clip)", "{:.0%}"),
+        ("set_acc_before_finetune_occluded", "VoE set accuracy, occluded: its start, not fine-tuned", "{:.0%}"),
+        ("set_acc_random_init_occluded", "VoE set accuracy, occluded: random init", "{:.0%}"),
+        ("set_acc_no_physics_occluded", "VoE set accuracy, occluded: no-physics control", "{:.0%}"),
+        ("set_acc_trained_visible", "VoE set accuracy, visible: vjepa_permanence", "{:.0%}")]),
     "limits": (["limits.py", "--quick"], [
         ("success_camera_same", "Two Rooms success, same camera", "{:.0%}"),
         ("success_camera_shift_2px", "Two Rooms success, camera shifted 2 px", "{:.0%}")]),
