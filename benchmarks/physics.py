@@ -2,13 +2,16 @@
 
     python benchmarks/physics.py --quick --json out.json   # 64 minimal sets (8 per law x variant), ~1 min
     python benchmarks/physics.py --json out.json           # 400 minimal sets (50 per law x variant)
+    python benchmarks/physics.py --model vjepa_permanence  # fine-tuned on 16-frame clips, whole-clip read
 
 Held-out minimal sets (violations.py: two possible clips and their two impossible splices; seed 1000, never used
-for training) are written as lossless mp4 files and read back through the kit's video reader. Three surprise signals over the same sliding windows:
-the trained V-JEPA (`data/vjepa_physics.pt`, trained on possible events only), the same network at random
-initialisation, a pixel-prediction model (`data/pixel_physics.pt`), and a control that knows no physics (how
-much non-background each window shows: what it wins is won without physics). A clip's score is its mean
-surprise over time (``--score max`` for the maximum, which set sums no longer balance). Relative accuracy: the impossible clip of a pair scores higher than
+for training) are written as lossless mp4 files and read back through the kit's video reader. Surprise signals
+over the same frames: the trained V-JEPA (`data/vjepa_physics.pt` by default, trained on possible events only),
+the same network at random initialisation, a pixel-prediction model (`data/pixel_physics.pt`), and a control that
+knows no physics (how much non-background each window shows: what it wins is won without physics). An 8-frame
+model is read with 8-frame windows slid along the clip, a model built for the whole 16-frame clip with the whole
+clip as context (``--read``). A clip's score is its mean surprise over time (``--score max`` for the maximum,
+which set sums no longer balance). Relative accuracy: the impossible clip of a pair scores higher than
 its possible twin (chance 50%); set accuracy (IntPhys's relative score): a set's two impossible clips have the
 larger summed score (chance 50%; immune to "emptier scenes are easier"); AUROC: impossible vs possible over
 single clips (chance 0.5).
@@ -31,14 +34,13 @@ import torch
 
 from common import write_json
 from jepa_lab.data.clips import ClipDataset, cached_clips
-from jepa_lab.eval.surprise import pixel_surprise
-from jepa_lab.weights.pretrained import load_pretrained
-from jepa_lab.eval.surprise import (auroc, breakdown, clip_scores, context_surprise, latent_surprise,
-                                    relative_accuracy, scene_control, scene_control_context, set_accuracy)
-from jepa_lab.weights.saved import load_model
 from jepa_lab.data.violations import LAWS, VARIANTS
+from jepa_lab.eval.surprise import (auroc, breakdown, clip_scores, context_surprise, latent_surprise, pixel_surprise,
+                                    relative_accuracy, scene_control, scene_control_context, set_accuracy)
 from jepa_lab.models.vjepa import VJEPA
 from jepa_lab.train.jepa import start_from
+from jepa_lab.weights.pretrained import load_pretrained
+from jepa_lab.weights.saved import load_model
 
 TEST_SEED = 1000
 CONTEXTS = (1, 2, 3, 4, 5, 6)  # token-frames of context for --read context (2..12 of the clip's 16 frames)
